@@ -1,0 +1,3 @@
+"""cepengine: declarative complex event processing for Python."""
+
+__version__ = "0.1.0"

@@ -1,0 +1,5 @@
+import sys
+
+from cepengine.cli import main
+
+sys.exit(main())

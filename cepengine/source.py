@@ -1,0 +1,42 @@
+"""Source files and spans: where a piece of rule text came from."""
+
+from __future__ import annotations
+
+import attrs
+
+
+@attrs.frozen(slots=True)
+class Span:
+    """A region of a rule file: 1-based lines and columns, end inclusive of
+    the last character's column + 1 (so `end_col - col` is the width on one
+    line)."""
+
+    path: str
+    line: int
+    col: int
+    end_line: int
+    end_col: int
+
+    def __str__(self) -> str:
+        return f"{self.path}:{self.line}:{self.col}"
+
+    def merge(self, other: Span) -> Span:
+        """The smallest span covering both (assumed to be in one file)."""
+        start = min((self.line, self.col), (other.line, other.col))
+        end = max((self.end_line, self.end_col), (other.end_line, other.end_col))
+        return Span(self.path, start[0], start[1], end[0], end[1])
+
+
+NO_SPAN = Span("<unknown>", 1, 1, 1, 1)
+
+
+@attrs.frozen(slots=True)
+class SourceFile:
+    """The text of one rule file, kept so diagnostics can quote it."""
+
+    path: str
+    text: str
+
+    def line_text(self, line: int) -> str:
+        lines = self.text.splitlines()
+        return lines[line - 1] if 0 < line <= len(lines) else ""

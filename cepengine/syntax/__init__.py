@@ -1,0 +1,1 @@
+"""Rule text → AST: the grammar's parser and the one transformer."""
