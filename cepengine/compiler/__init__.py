@@ -1,0 +1,1 @@
+"""AST → automata and window plans, with predicates compiled to Python."""

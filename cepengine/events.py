@@ -1,0 +1,148 @@
+"""Event and Match value types, and reading an event's type, time and id.
+
+The bottom layer: imports nothing else of cepengine but errors.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Mapping
+from datetime import UTC, datetime
+from typing import Any
+
+import attrs
+import orjson
+
+from cepengine.errors import EventError
+
+
+@attrs.define(slots=True, eq=False)
+class Event:
+    """An accepted event: its fields plus what the engine derived from them.
+
+    `seq` is the event's position in event-time order (assigned when the
+    reorder buffer releases it), which is what "arrival position" means in
+    match ordering."""
+
+    data: Mapping[str, Any]
+    type: str
+    ts_ms: int
+    id: str
+    seq: int = -1
+
+
+@attrs.frozen(slots=True)
+class EventFields:
+    """Which fields carry an event's type, time and id, and the time unit."""
+
+    type_field: str = "type"
+    time_field: str = "ts"
+    id_field: str = "id"
+    time_unit: str = "s"
+
+    def __attrs_post_init__(self) -> None:
+        if self.time_unit not in ("s", "ms"):
+            raise ValueError(f"time_unit must be 's' or 'ms', not {self.time_unit!r}")
+
+
+def read_event(data: object, fields: EventFields) -> Event:
+    """Validate one decoded event; raise EventError with the reason if bad."""
+    if not isinstance(data, Mapping):
+        raise EventError(f"not a JSON object but {type(data).__name__}")
+    type_value = data.get(fields.type_field)
+    if not isinstance(type_value, str) or not type_value:
+        raise EventError(f"missing or non-string type field {fields.type_field!r}")
+    if fields.time_field not in data or data[fields.time_field] is None:
+        raise EventError(f"missing time field {fields.time_field!r}")
+    ts_ms = parse_time(data[fields.time_field], fields.time_unit)
+    raw_id = data.get(fields.id_field)
+    event_id = str(raw_id) if raw_id is not None else content_id(data)
+    return Event(data, type_value, ts_ms, event_id)
+
+
+def parse_time(value: object, unit: str = "s") -> int:
+    """Epoch seconds / milliseconds (number) or ISO-8601 (UTC unless an
+    offset is given) → integer milliseconds."""
+    if isinstance(value, bool):
+        raise EventError(f"unusable time {value!r}")
+    if isinstance(value, int | float):
+        if value != value or value in (float("inf"), float("-inf")):
+            raise EventError(f"unusable time {value!r}")
+        return round(value * 1000) if unit == "s" else round(value)
+    if isinstance(value, str):
+        return _parse_iso(value)
+    raise EventError(f"unusable time {value!r}")
+
+
+def _parse_iso(text: str) -> int:
+    try:
+        parsed = datetime.fromisoformat(text.strip().replace("Z", "+00:00").replace("z", "+00:00"))
+    except ValueError:
+        raise EventError(f"unparseable time {text!r}") from None
+    if parsed.tzinfo is None:
+        parsed = parsed.replace(tzinfo=UTC)
+    delta = parsed - _EPOCH
+    return (delta.days * 86_400 + delta.seconds) * 1000 + delta.microseconds // 1000
+
+
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+
+
+def format_time(ts_ms: int) -> str:
+    """Integer milliseconds → ISO-8601 UTC with milliseconds and a Z."""
+    seconds, millis = divmod(ts_ms, 1000)
+    moment = datetime.fromtimestamp(seconds, UTC)
+    return moment.strftime("%Y-%m-%dT%H:%M:%S") + f".{millis:03d}Z"
+
+
+def content_id(data: Mapping[str, Any]) -> str:
+    """The id of an event that has none: a hash of its canonical JSON."""
+    canonical = orjson.dumps(data, option=orjson.OPT_SORT_KEYS | orjson.OPT_NON_STR_KEYS)
+    return hashlib.blake2b(canonical, digest_size=12).hexdigest()
+
+
+def match_id(rule: str, parts: list[str]) -> str:
+    """Stable id of a match: its rule and its events' ids (or, for a window,
+    the key and the window bounds)."""
+    digest = hashlib.blake2b(rule.encode(), digest_size=16)
+    for part in parts:
+        digest.update(b"\x00")
+        digest.update(part.encode())
+    return digest.hexdigest()
+
+
+@attrs.frozen(slots=True)
+class Match:
+    """A complete match of a rule (SPEC section 6)."""
+
+    rule: str
+    match_id: str
+    key: dict[str, Any]
+    start_ms: int
+    end_ms: int
+    events: dict[str, Any]
+    emit: dict[str, Any]
+    severity: str = "medium"
+    tags: tuple[str, ...] = ()
+
+    @property
+    def start(self) -> str:
+        return format_time(self.start_ms)
+
+    @property
+    def end(self) -> str:
+        return format_time(self.end_ms)
+
+    def to_dict(self) -> dict[str, Any]:
+        """The JSON shape of `cepengine run`'s output line (`rule` first)."""
+        return {
+            "rule": self.rule,
+            "match_id": self.match_id,
+            "key": self.key,
+            "start": self.start,
+            "end": self.end,
+            "severity": self.severity,
+            "tags": list(self.tags),
+            "emit": self.emit,
+            "events": self.events,
+        }

@@ -1,0 +1,1 @@
+"""Executing compiled rules: time, matching, windows and the engine."""

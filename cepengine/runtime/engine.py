@@ -1,0 +1,469 @@
+"""The engine: validates events, deduplicates, buffers and reorders them
+behind the watermark, routes each to the rules that read its type and key,
+and hands back matches in order (SPEC sections 5, 6 and 8)."""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections import deque
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+import attrs
+import orjson
+
+from cepengine.check import CheckResult, check_paths, check_text
+from cepengine.compiler.build import CompiledRule, compile_rules
+from cepengine.compiler.nfa import Automaton, RuleInfo
+from cepengine.errors import EventError, RuleError, UsageError
+from cepengine.events import Event, EventFields, Match, parse_time, read_event
+from cepengine.runtime.matcher import KeyState, Matcher
+from cepengine.runtime.time import FOREVER, ReorderBuffer, Timers
+from cepengine.runtime.windows import Windower, WindowKeyState
+from cepengine.syntax import ast
+from cepengine.syntax.transform import duration_ms
+
+log = logging.getLogger(__name__)
+
+MatchCallback = Callable[[Match], Any]
+EventCallback = Callable[[Any, str], Any]
+NO_WATERMARK = -(1 << 62)
+_LATENCY_SAMPLES = 2048
+
+
+def parse_duration(value: str | int | float | None, name: str) -> int:
+    """A duration option: rule syntax (`250ms`, `5m`) or a number of seconds."""
+    if value is None:
+        return 0
+    if isinstance(value, bool):
+        raise UsageError(f"{name}: not a duration: {value!r}")
+    if isinstance(value, int | float):
+        if value < 0:
+            raise UsageError(f"{name} must not be negative")
+        return round(value * 1000)
+    text = value.strip()
+    try:
+        return round(float(text) * 1000) if text.replace(".", "", 1).isdigit() else _rule_duration(text)
+    except ValueError:
+        raise UsageError(f"{name}: not a duration: {value!r} (use e.g. 250ms, 10s, 5m, 1h30m)") from None
+
+
+def _rule_duration(text: str) -> int:
+    import re
+
+    if not re.fullmatch(r"([0-9]+(ms|s|m|h|d))+", text, re.IGNORECASE):
+        raise ValueError(text)
+    return duration_ms(text)
+
+
+@attrs.frozen(slots=True)
+class EngineOptions:
+    max_delay_ms: int = 0
+    allowed_lateness_ms: int = 0
+    late: str = "drop"
+    idle_timeout_ms: int | None = None
+    fields: EventFields = EventFields()
+
+
+class _Rule:
+    """One compiled rule inside the engine, with its per-key states."""
+
+    __slots__ = ("by", "index", "info", "runner", "states", "window")
+
+    def __init__(self, index: int, compiled: CompiledRule) -> None:
+        self.index = index
+        self.info: RuleInfo = compiled.info
+        self.window = not isinstance(compiled, Automaton)
+        self.runner: Matcher | Windower = (
+            Windower(compiled) if not isinstance(compiled, Automaton) else Matcher(compiled)
+        )
+        self.states: dict[Any, Any] = {}
+        self.by = compiled.info.by
+
+    def new_state(self, key: tuple[Any, ...]) -> Any:
+        return WindowKeyState(key) if self.window else KeyState(key)
+
+    def deadline(self, state: Any) -> int | None:
+        if self.window:
+            assert isinstance(self.runner, Windower)
+            return state.next_deadline(self.runner.plan)  # type: ignore[no-any-return]
+        assert isinstance(self.runner, Matcher)
+        return state.next_deadline(self.runner.within)  # type: ignore[no-any-return]
+
+
+class _Group:
+    """The rules that share one allowed lateness, and so one watermark."""
+
+    def __init__(self, lateness_ms: int) -> None:
+        self.lateness_ms = lateness_ms
+        self.rules: list[_Rule] = []
+        self.by_type: dict[str, list[_Rule]] = {}
+        self.any_type: list[_Rule] = []
+        self.buffer = ReorderBuffer()
+        self.timers = Timers()
+        self.seq = 0
+        self.watermark = NO_WATERMARK
+
+    def add(self, rule: _Rule) -> None:
+        self.rules.append(rule)
+        if rule.info.types is None:
+            self.any_type.append(rule)
+            for rules in self.by_type.values():
+                rules.append(rule)
+        else:
+            for type_name in rule.info.types:
+                self.by_type.setdefault(type_name, list(self.any_type)).append(rule)
+
+    def rules_for(self, event_type: str) -> list[_Rule]:
+        rules = self.by_type.get(event_type)
+        return rules if rules is not None else self.any_type
+
+
+def _key_token(value: Any) -> Any:
+    """A hashable key value with JSON equality (1 == 1.0, true != 1)."""
+    if type(value) is bool:
+        return ("\x00bool", value)
+    if isinstance(value, list | dict):
+        return ("\x00json", orjson.dumps(value, option=orjson.OPT_SORT_KEYS))
+    return value
+
+
+def _field(data: Mapping[str, Any], parts: tuple[str, ...]) -> Any:
+    value: Any = data
+    for part in parts:
+        if not isinstance(value, Mapping):
+            return None
+        value = value.get(part)
+    return value
+
+
+class Engine:
+    """Runs compiled rules over events. See SPEC section 8.
+
+    ```
+    engine = Engine.from_path("rules/", max_delay="5s")
+    for match in engine.process(events): ...
+    engine.close()
+    ```
+    """
+
+    def __init__(
+        self,
+        rules: Sequence[ast.Rule] | CheckResult,
+        *,
+        max_delay: str | float | None = None,
+        allowed_lateness: str | float | None = None,
+        late: str = "drop",
+        idle_timeout: str | float | None = None,
+        type_field: str = "type",
+        time_field: str = "ts",
+        id_field: str = "id",
+        time_unit: str = "s",
+    ) -> None:
+        if isinstance(rules, CheckResult):
+            if rules.errors:
+                raise RuleError(rules.errors)
+            rules = rules.rules
+        if late not in ("drop", "output"):
+            raise UsageError(f"late must be 'drop' or 'output', not {late!r}")
+        if time_unit not in ("s", "ms"):
+            raise UsageError(f"time_unit must be 's' or 'ms', not {time_unit!r}")
+        self.options = EngineOptions(
+            max_delay_ms=parse_duration(max_delay, "max_delay"),
+            allowed_lateness_ms=parse_duration(allowed_lateness, "allowed_lateness"),
+            late=late,
+            idle_timeout_ms=parse_duration(idle_timeout, "idle_timeout") if idle_timeout is not None else None,
+            fields=EventFields(type_field, time_field, id_field, time_unit),
+        )
+        self.rules = [_Rule(i, compiled) for i, compiled in enumerate(compile_rules(rules))]
+        self._groups: dict[int, _Group] = {}
+        for rule in self.rules:
+            lateness = rule.info.allowed_lateness_ms
+            lateness = self.options.allowed_lateness_ms if lateness is None else lateness
+            self._groups.setdefault(lateness, _Group(lateness)).add(rule)
+        self._group_list = sorted(self._groups.values(), key=lambda g: g.lateness_ms)
+        self._max_lateness = max((g.lateness_ms for g in self._group_list), default=0)
+        self._callbacks: dict[str | None, list[MatchCallback]] = {}
+        self._reject_callbacks: list[EventCallback] = []
+        self._late_callbacks: list[EventCallback] = []
+        self._seen_ids: dict[str, int] = {}
+        self._seen_order: deque[tuple[int, str]] = deque()
+        self.max_ts = NO_WATERMARK
+        self.closed = False
+        self.counters = dict.fromkeys(
+            ("events_in", "accepted", "late", "deduped", "rejected", "unkeyed", "dropped", "matches_out"), 0
+        )
+        self._started = time.monotonic()
+        self._last_arrival = self._started
+        self._latencies: deque[float] = deque(maxlen=_LATENCY_SAMPLES)
+
+    # -- construction ----------------------------------------------------------------
+
+    @classmethod
+    def from_path(cls, *paths: str | Path, **options: Any) -> Engine:
+        """Load, check and compile every `.cep` file under `paths`; raise
+        RuleError (with every diagnostic) if any rule has an error."""
+        return cls(check_paths(paths), **options)
+
+    @classmethod
+    def from_text(cls, text: str, path: str = "<string>", **options: Any) -> Engine:
+        return cls(check_text(text, path), **options)
+
+    # -- callbacks -------------------------------------------------------------------
+
+    def on_match(self, rule: str | None, callback: MatchCallback) -> None:
+        """Call `callback(match)` for each match of `rule` (None or "*": all)."""
+        name = None if rule in (None, "*") else rule
+        if name is not None and name not in {r.info.name for r in self.rules}:
+            raise UsageError(f"no rule named {name!r}")
+        self._callbacks.setdefault(name, []).append(callback)
+
+    def on_reject(self, callback: EventCallback) -> None:
+        """Call `callback(raw_event, reason)` for each bad event (dead letter)."""
+        self._reject_callbacks.append(callback)
+
+    def on_late(self, callback: EventCallback) -> None:
+        """Call `callback(event, reason)` for each late event when late="output"."""
+        self._late_callbacks.append(callback)
+
+    # -- input -----------------------------------------------------------------------
+
+    @property
+    def watermark(self) -> int:
+        """The engine watermark in ms (max event time seen − max_delay)."""
+        return self.max_ts - self.options.max_delay_ms if self.max_ts != NO_WATERMARK else NO_WATERMARK
+
+    def process(self, events: Iterable[Any]) -> Iterator[Match]:
+        """Push every event; yield matches as they complete. Does not end
+        the input: call close() for that."""
+        for raw in events:
+            yield from self.push(raw)
+
+    def push(self, raw: Any) -> list[Match]:
+        """Feed one event (a mapping, as decoded from JSON). Returns the
+        matches it completed (possibly none; a bad event is counted and sent
+        to the dead-letter callbacks, never raised)."""
+        if self.closed:
+            raise UsageError("engine is closed")
+        began = time.perf_counter()
+        self.counters["events_in"] += 1
+        self._last_arrival = time.monotonic()
+        try:
+            event = read_event(raw, self.options.fields)
+        except EventError as exc:
+            self.reject(raw, str(exc))
+            return []
+        matches = self._accept(event)
+        self._latencies.append(time.perf_counter() - began)
+        return matches
+
+    def reject(self, raw: Any, reason: str) -> None:
+        """Count and dead-letter an event that could not be used."""
+        self.counters["rejected"] += 1
+        for callback in self._reject_callbacks:
+            callback(raw, reason)
+
+    def _accept(self, event: Event) -> list[Match]:
+        if event.id in self._seen_ids:
+            self.counters["deduped"] += 1
+            return []
+        watermark = self.watermark
+        late_for = [g for g in self._group_list if event.ts_ms < watermark - g.lateness_ms]
+        if late_for:
+            self._late(event, watermark)
+            if len(late_for) == len(self._group_list):
+                return []
+        self._remember(event)
+        self.counters["accepted"] += 1
+        if event.ts_ms > self.max_ts:
+            self.max_ts = event.ts_ms
+        shared = len(self._group_list) == 1
+        for group in self._group_list:
+            if group not in late_for and group.rules_for(event.type):
+                group.buffer.add(event if shared else attrs.evolve(event))
+        return self._run_until(self.watermark)
+
+    def _late(self, event: Event, watermark: int) -> None:
+        self.counters["late"] += 1
+        if self.options.late == "output":
+            reason = f"late: ts {event.ts_ms} ms is older than watermark {watermark} ms − allowed lateness"
+            for callback in self._late_callbacks:
+                callback(event.data, reason)
+
+    def _remember(self, event: Event) -> None:
+        """Dedup state: ids are kept until their event could only be late."""
+        self._seen_ids[event.id] = event.ts_ms
+        self._seen_order.append((event.ts_ms, event.id))
+        horizon = self.watermark - self._max_lateness
+        order = self._seen_order
+        while order and order[0][0] < horizon:
+            _, old = order.popleft()
+            if self._seen_ids.get(old, horizon) < horizon:
+                del self._seen_ids[old]
+
+    # -- time ------------------------------------------------------------------------
+
+    def advance_watermark(self, ts: Any) -> list[Match]:
+        """Move the watermark to `ts` (event-time units or ISO-8601), as if
+        an event with time ts + max_delay had arrived."""
+        ts_ms = parse_time(ts, self.options.fields.time_unit)
+        self.max_ts = max(self.max_ts, ts_ms + self.options.max_delay_ms)
+        return self._run_until(self.watermark)
+
+    def tick(self, now: float | None = None) -> list[Match]:
+        """With idle_timeout: when no event has arrived for that long
+        (processing time), advance the watermark by the time elapsed."""
+        idle = self.options.idle_timeout_ms
+        if idle is None or self.max_ts == NO_WATERMARK:
+            return []
+        now = time.monotonic() if now is None else now
+        silent_ms = round((now - self._last_arrival) * 1000)
+        if silent_ms < idle:
+            return []
+        self._last_arrival = now
+        self.max_ts += silent_ms
+        return self._run_until(self.watermark)
+
+    def close(self) -> list[Match]:
+        """End of input: the watermark goes to +infinity, so every buffered
+        event is processed and every window and absence is settled."""
+        if self.closed:
+            return []
+        matches = self._run_until(FOREVER, final=True)
+        self.closed = True
+        return matches
+
+    def _run_until(self, watermark: int, final: bool = False) -> list[Match]:
+        out: list[Match] = []
+        for group in self._group_list:
+            rule_watermark = FOREVER if final else watermark - group.lateness_ms
+            if rule_watermark <= group.watermark:
+                continue
+            for event in group.buffer.release(rule_watermark):
+                self._fire_timers(group, event.ts_ms, out)
+                event.seq = group.seq
+                group.seq += 1
+                self._dispatch(group, event, out)
+            group.watermark = rule_watermark
+            self._fire_timers(group, rule_watermark, out)
+        if out:
+            self._deliver(out)
+        return out
+
+    def _fire_timers(self, group: _Group, watermark: int, out: list[Match]) -> None:
+        due = group.timers.pop_due(watermark)
+        if not due:
+            return
+        batch: list[tuple[Any, Match]] = []
+        for rule_index, key in due:
+            rule = self.rules[rule_index]
+            state = rule.states.get(key)
+            if state is None:
+                continue
+            if isinstance(rule.runner, Windower):
+                for match in rule.runner.on_watermark(state, watermark):
+                    batch.append(((match.start_ms, rule.info.name, ()), match))
+            else:
+                matcher = rule.runner
+                assert isinstance(matcher, Matcher)
+                for run in matcher.on_watermark(state, watermark):
+                    batch.append((_order(run, rule), matcher.to_match(run, self._key_dict(rule, state))))
+            self._reschedule(group, rule, key, state)
+        batch.sort(key=lambda item: item[0])
+        out.extend(match for _, match in batch)
+
+    def _dispatch(self, group: _Group, event: Event, out: list[Match]) -> None:
+        batch: list[tuple[Any, Match]] = []
+        data = event.data
+        for rule in group.rules_for(event.type):
+            key = self._key(rule, data)
+            if key is None:
+                self.counters["unkeyed"] += 1
+                continue
+            state = rule.states.get(key)
+            if state is None:
+                state = rule.states[key] = rule.new_state(tuple(_field(data, p) for p in rule.by))
+            if isinstance(rule.runner, Windower):
+                for match in rule.runner.on_event(state, event):
+                    batch.append(((match.start_ms, rule.info.name, ()), match))
+            else:
+                matcher = rule.runner
+                assert isinstance(matcher, Matcher)
+                for run in matcher.on_event(state, event):
+                    batch.append((_order(run, rule), matcher.to_match(run, self._key_dict(rule, state))))
+            self._reschedule(group, rule, key, state)
+        if len(batch) > 1:
+            batch.sort(key=lambda item: item[0])
+        out.extend(match for _, match in batch)
+
+    def _reschedule(self, group: _Group, rule: _Rule, key: Any, state: Any) -> None:
+        deadline = rule.deadline(state)
+        if deadline is None:
+            if not (state.runs if not rule.window else state.open):
+                del rule.states[key]
+            return
+        group.timers.schedule(deadline, rule.index, key)
+
+    @staticmethod
+    def _key(rule: _Rule, data: Mapping[str, Any]) -> Any:
+        by = rule.by
+        if not by:
+            return ()
+        if len(by) == 1:
+            value = _field(data, by[0])
+            return None if value is None else _key_token(value)
+        values = []
+        for path in by:
+            value = _field(data, path)
+            if value is None:
+                return None
+            values.append(_key_token(value))
+        return tuple(values)
+
+    @staticmethod
+    def _key_dict(rule: _Rule, state: Any) -> dict[str, Any]:
+        return dict(zip(rule.info.by_names, state.key, strict=True))
+
+    def _deliver(self, matches: list[Match]) -> None:
+        self.counters["matches_out"] += len(matches)
+        if not self._callbacks:
+            return
+        for match in matches:
+            for callback in self._callbacks.get(match.rule, ()):
+                callback(match)
+            for callback in self._callbacks.get(None, ()):
+                callback(match)
+
+    # -- monitoring ------------------------------------------------------------------
+
+    def metrics(self) -> dict[str, Any]:
+        """Counters and gauges (SPEC section 8)."""
+        elapsed = max(time.monotonic() - self._started, 1e-9)
+        latencies = sorted(self._latencies)
+
+        def percentile(p: float) -> float | None:
+            if not latencies:
+                return None
+            return latencies[min(len(latencies) - 1, int(p * len(latencies)))] * 1000
+
+        partial = sum(len(s.runs) for r in self.rules if not r.window for s in r.states.values())
+        windows = sum(len(s.open) for r in self.rules if r.window for s in r.states.values())
+        timed_out = sum(r.runner.timed_out for r in self.rules if isinstance(r.runner, Matcher))
+        watermark = self.watermark
+        return {
+            **self.counters,
+            "partial_matches": partial,
+            "open_windows": windows,
+            "timed_out": timed_out,
+            "buffered": sum(len(g.buffer) for g in self._group_list),
+            "watermark": None if watermark == NO_WATERMARK else watermark,
+            "watermark_lag_ms": None if watermark == NO_WATERMARK else round(time.time() * 1000) - watermark,
+            "throughput_eps": self.counters["events_in"] / elapsed,
+            "latency_ms": {"p50": percentile(0.5), "p95": percentile(0.95), "p99": percentile(0.99)},
+        }
+
+
+def _order(run: Any, rule: _Rule) -> tuple[int, str, tuple[int, ...]]:
+    return (run.start_ts, rule.info.name, run.positions())

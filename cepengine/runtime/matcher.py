@@ -1,0 +1,302 @@
+"""Runs of one automaton over one key's events.
+
+The automaton (compiler/nfa.py) is immutable and shared by every key; what
+changes is a `KeyState`: the key's partial matches (`Run`s). A run's
+bindings are a linked list of `Node`s (newest first) that runs share when
+they branch — a branch adds one node and copies nothing, as Flink CEP's
+SharedBuffer does — so memory stays linear in the events held.
+
+Plain-data form of a key's state (used by checkpoints): see `KeyState.to_data`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from cepengine.compiler.functions import to_json
+from cepengine.compiler.nfa import Automaton, Entry, State
+from cepengine.events import Event, Match, match_id
+
+
+class Node:
+    """One binding: the event taken into `state`, then the older bindings."""
+
+    __slots__ = ("event", "parent", "state")
+
+    def __init__(self, state: int, event: Event, parent: Node | None) -> None:
+        self.state = state
+        self.event = event
+        self.parent = parent
+
+
+class Run:
+    """A partial match: in `state` with `count` iterations taken.
+
+    `seen` holds the NOT guards (bitmask) met since the last take; `deadline`
+    is set once the positive part is complete and only a trailing NOT is
+    left to settle."""
+
+    __slots__ = ("count", "deadline", "node", "seen", "start_seq", "start_ts", "state")
+
+    def __init__(
+        self, state: int, count: int, node: Node, start_ts: int, start_seq: int, seen: int = 0, deadline: int = -1
+    ) -> None:
+        self.state = state
+        self.count = count
+        self.node = node
+        self.start_ts = start_ts
+        self.start_seq = start_seq
+        self.seen = seen
+        self.deadline = deadline
+
+    def positions(self) -> tuple[int, ...]:
+        found = []
+        node: Node | None = self.node
+        while node is not None:
+            found.append(node.event.seq)
+            node = node.parent
+        found.reverse()
+        return tuple(found)
+
+    def sort_key(self) -> tuple[int, tuple[int, ...]]:
+        return (self.start_ts, self.positions())
+
+
+class KeyState:
+    """The mutable state of one rule for one key: its runs."""
+
+    __slots__ = ("key", "runs")
+
+    def __init__(self, key: tuple[Any, ...]) -> None:
+        self.key = key
+        self.runs: list[Run] = []
+
+    def next_deadline(self, within_ms: int | None) -> int | None:
+        """The watermark at which the earliest run times out or its trailing
+        NOT settles: once the watermark passes first.ts + WITHIN."""
+        if within_ms is None or not self.runs:
+            return None
+        return min(run.start_ts for run in self.runs) + within_ms + 1
+
+
+Predicate = Callable[[Any, Node | None], bool] | None
+ITERATE = Entry(-2)  # "take the event into the current state again"
+
+
+class _TypeTable:
+    """For one event type: per state, whether the type can iterate it and the
+    follow entries whose target accepts the type; the start entries; the
+    guards the type can trip."""
+
+    __slots__ = ("guards", "iterate", "start", "step")
+
+    def __init__(self, automaton: Automaton, event_type: str) -> None:
+        def accepts(type_name: str | None) -> bool:
+            return type_name is None or type_name == event_type
+
+        states = automaton.states
+        self.iterate = [accepts(s.type_name) and s.max > 1 for s in states]
+        self.step = [[e for e in s.follow if accepts(states[e.target].type_name)] for s in states]
+        self.start = [e for e in automaton.start if accepts(states[e.target].type_name)]
+        self.guards = [
+            (1 << g.index, g.predicate.fn if g.predicate else None) for g in automaton.guards if accepts(g.type_name)
+        ]
+
+
+class Matcher:
+    """Executes one automaton; holds no per-key state itself."""
+
+    def __init__(self, automaton: Automaton) -> None:
+        self.automaton = automaton
+        self.states = automaton.states
+        self.predicates = [s.predicate.fn if s.predicate else None for s in automaton.states]
+        self.within = automaton.within_ms
+        self.strict = automaton.selection == "STRICT"
+        self.any = automaton.selection == "SKIP_TILL_ANY"
+        self.where = automaton.where.fn if automaton.where else None
+        self.alias_of = [s.alias for s in automaton.states]
+        self.quantified = automaton.quantified_aliases
+        self._tables: dict[str, _TypeTable] = {}
+        self.timed_out = 0
+
+    def table(self, event_type: str) -> _TypeTable:
+        table = self._tables.get(event_type)
+        if table is None:
+            table = self._tables[event_type] = _TypeTable(self.automaton, event_type)
+        return table
+
+    # -- events ----------------------------------------------------------------------
+
+    def on_event(self, ks: KeyState, event: Event) -> list[Run]:
+        """Feed one event (already in time order) to a key's runs. Returns
+        the runs it completed, in emission order, with the after-match skip
+        applied."""
+        table = self.table(event.type)
+        data = event.data
+        survivors: list[Run] = []
+        completed: list[Run] = []
+        for run in ks.runs:
+            if run.deadline >= 0:
+                if not self._trips_trailing(run, table, data):
+                    survivors.append(run)
+                continue
+            self._step(run, event, table, survivors, completed)
+        self._start(event, table, survivors, completed)
+        ks.runs = survivors
+        return self._emit(ks, completed)
+
+    def _step(self, run: Run, event: Event, table: _TypeTable, survivors: list[Run], completed: list[Run]) -> None:
+        data = event.data
+        state = self.states[run.state]
+        node = run.node
+        taken: list[Entry] = []
+        if table.iterate[run.state] and run.count < state.max:
+            predicate = self.predicates[run.state]
+            if predicate is None or predicate(data, node):
+                taken.append(ITERATE)
+        if run.count >= state.min:
+            for entry in table.step[run.state]:
+                if entry.guards & run.seen:
+                    continue
+                predicate = self.predicates[entry.target]
+                if predicate is None or predicate(data, node):
+                    taken.append(entry)
+        if taken and self.within is not None and event.ts_ms - run.start_ts > self.within:
+            return  # too old to grow: it can never complete
+        if len(taken) > 1:
+            taken = _leftmost(taken)
+        if table.guards:
+            for bit, guard in table.guards:
+                if guard is None or guard(data, node):
+                    run.seen |= bit
+        if (self.any or not (taken or self.strict)) and self._alive(run, state):
+            survivors.append(run)
+        for entry in taken:
+            if entry is ITERATE:
+                nxt = Run(run.state, run.count + 1, Node(run.state, event, node), run.start_ts, run.start_seq)
+            else:
+                nxt = Run(entry.target, 1, Node(entry.target, event, node), run.start_ts, run.start_seq)
+            self._place(nxt, survivors, completed)
+
+    def _alive(self, run: Run, state: State) -> bool:
+        """False once NOT guards have closed every way forward."""
+        if run.seen == 0 or run.count < state.max:
+            return True
+        return any(not (e.guards & run.seen) for e in state.follow) or (
+            state.end is not None and not (state.end.guards & run.seen)
+        )
+
+    def _start(self, event: Event, table: _TypeTable, survivors: list[Run], completed: list[Run]) -> None:
+        taken: list[Entry] = []
+        for entry in table.start:
+            predicate = self.predicates[entry.target]
+            if predicate is None or predicate(event.data, None):
+                taken.append(entry)
+        if len(taken) > 1:
+            taken = _leftmost(taken)
+        for entry in taken:
+            run = Run(entry.target, 1, Node(entry.target, event, None), event.ts_ms, event.seq)
+            self._place(run, survivors, completed)
+
+    def _place(self, run: Run, survivors: list[Run], completed: list[Run]) -> None:
+        """A run that just took an event: complete, waiting on a trailing
+        NOT, or still partial."""
+        state = self.states[run.state]
+        end = state.end
+        if end is None or run.count < state.min:
+            survivors.append(run)
+        elif self.where is not None and not self.where(run.node):
+            return  # complete, but WHERE fails: no match, and the run is done
+        elif end.guards:
+            assert self.within is not None, "a trailing NOT requires WITHIN"
+            run.deadline = run.start_ts + self.within
+            run.seen = end.guards  # the guards still to watch
+            survivors.append(run)
+        else:
+            completed.append(run)
+
+    def _trips_trailing(self, run: Run, table: _TypeTable, data: Any) -> bool:
+        return any(bit & run.seen and (guard is None or guard(data, run.node)) for bit, guard in table.guards)
+
+    # -- time ------------------------------------------------------------------------
+
+    def on_watermark(self, ks: KeyState, watermark: int) -> list[Run]:
+        """Settle trailing NOTs whose interval has passed, then drop runs
+        that can no longer complete within WITHIN. Returns completed runs."""
+        settled = [r for r in ks.runs if 0 <= r.deadline < watermark]
+        done: list[Run] = []
+        if settled:
+            ks.runs = [r for r in ks.runs if not 0 <= r.deadline < watermark]
+            done = self._emit(ks, settled)
+        if self.within is not None:
+            horizon = watermark - self.within
+            alive = [r for r in ks.runs if r.start_ts >= horizon]
+            self.timed_out += len(ks.runs) - len(alive)
+            ks.runs = alive
+        return done
+
+    # -- after-match skip ------------------------------------------------------------------
+
+    def _emit(self, ks: KeyState, completed: list[Run]) -> list[Run]:
+        if not completed:
+            return completed
+        if len(completed) > 1:
+            completed.sort(key=Run.sort_key)
+        policy = self.automaton.after_match
+        if policy == "NO_SKIP":
+            return completed
+        emitted: list[Run] = []
+        for run in completed:
+            if any(_skips(policy, done, run) for done in emitted):
+                continue
+            emitted.append(run)
+            ks.runs = [r for r in ks.runs if not _skips(policy, run, r)]
+        return emitted
+
+    # -- results ---------------------------------------------------------------------
+
+    def to_match(self, run: Run, key: dict[str, Any]) -> Match:
+        automaton = self.automaton
+        chain: list[Node] = []
+        node: Node | None = run.node
+        while node is not None:
+            chain.append(node)
+            node = node.parent
+        chain.reverse()
+        events: dict[str, Any] = {}
+        for link in chain:
+            alias = self.alias_of[link.state]
+            if alias in self.quantified:
+                events.setdefault(alias, []).append(link.event.data)
+            else:
+                events[alias] = link.event.data
+        info = automaton.info
+        return Match(
+            rule=info.name,
+            match_id=match_id(info.name, [link.event.id for link in chain]),
+            key=key,
+            start_ms=chain[0].event.ts_ms,
+            end_ms=chain[-1].event.ts_ms,
+            events=events,
+            emit={name: to_json(p.fn(run.node)) for name, p in automaton.emit},
+            severity=info.severity,
+            tags=info.tags,
+        )
+
+
+def _skips(policy: str, emitted: Run, other: Run) -> bool:
+    """Does emitting `emitted` discard `other` under the after-match skip?"""
+    if policy == "SKIP_PAST_LAST":
+        return other.start_seq <= emitted.node.event.seq
+    return other.start_seq == emitted.start_seq
+
+
+def _leftmost(taken: list[Entry]) -> list[Entry]:
+    """OR: when one event fits several branches of the same OR, keep only
+    the leftmost branch."""
+    best: dict[int, int] = {}
+    for entry in taken:
+        for or_id, branch in entry.choices:
+            best[or_id] = min(branch, best.get(or_id, branch))
+    return [e for e in taken if all(best[o] == b for o, b in e.choices)]
