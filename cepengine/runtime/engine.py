@@ -253,14 +253,19 @@ class Engine:
         try:
             event = read_event(raw, self.options.fields)
         except EventError as exc:
-            self.reject(raw, str(exc))
+            self._reject(raw, str(exc))
             return []
         matches = self._accept(event)
         self._latencies.append(time.perf_counter() - began)
         return matches
 
     def reject(self, raw: Any, reason: str) -> None:
-        """Count and dead-letter an event that could not be used."""
+        """Count and dead-letter input that could not even be decoded (a line
+        that is not JSON): it counts as an event in, and as rejected."""
+        self.counters["events_in"] += 1
+        self._reject(raw, reason)
+
+    def _reject(self, raw: Any, reason: str) -> None:
         self.counters["rejected"] += 1
         for callback in self._reject_callbacks:
             callback(raw, reason)
