@@ -19,7 +19,7 @@ from cepengine.check import CheckResult, check_paths
 from cepengine.compiler.build import compile_rule
 from cepengine.compiler.explain import explain_dot, explain_text
 from cepengine.diagnostics import render, summary_line
-from cepengine.errors import CepError, RuleError, UsageError
+from cepengine.errors import RuleError, UsageError
 from cepengine.runtime.engine import Engine
 from cepengine.runtime.jsonl import InputError, Record, read_records
 
