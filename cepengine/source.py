@@ -38,5 +38,7 @@ class SourceFile:
     text: str
 
     def line_text(self, line: int) -> str:
-        lines = self.text.splitlines()
-        return lines[line - 1] if 0 < line <= len(lines) else ""
+        # Split on "\n" only, as the parser counts lines: str.splitlines()
+        # would also break at \f, \v, \x1c-\x1e, \x85 and \u2028.
+        lines = self.text.split("\n")
+        return lines[line - 1].removesuffix("\r") if 0 < line <= len(lines) else ""

@@ -112,4 +112,4 @@ def test_emit_values_and_missing_paths() -> None:
     matches = list(engine.process(stream("a1{user=7,x=1} b1{user=7,x=21}"))) + engine.close()
     assert [m.emit for m in matches] == [{"user": 7, "amount": 42, "ip": None}]
     assert matches[0].key == {"user": 7}
-    assert list(matches[0].to_dict())[0] == "rule"
+    assert next(iter(matches[0].to_dict())) == "rule"

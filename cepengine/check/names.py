@@ -87,7 +87,9 @@ def _pattern_rule(rule: ast.Rule, pattern: ast.Pattern) -> Iterator[Diagnostic]:
         yield from _expr(item.expr, attrs.evolve(base, clause="EMIT"), referenced)
     for scope in scopes:
         explicit = scope.element.explicit_alias
-        if explicit is not None and explicit not in referenced:
+        # A NOT element binds nothing; its alias may exist only to keep
+        # aliases unique (`SEQ(a, NOT b, c, NOT b AS b2)`), so no W104.
+        if explicit is not None and not scope.negated and explicit not in referenced:
             yield warning("W104", f"alias '{explicit}' is bound but never used", scope.element.alias_span)
 
 

@@ -85,6 +85,8 @@ def _regex(pattern: ast.Const) -> Iterator[Diagnostic]:
         re.compile(str(pattern.value))
     except re.error as exc:
         yield error("E019", f"invalid regex: {exc}", pattern.span)
+    except (OverflowError, RecursionError) as exc:  # a{99999999999}, deep groups
+        yield error("E019", f"invalid regex: {exc}", pattern.span)
 
 
 # ---- conditions that can never hold -----------------------------------------

@@ -91,35 +91,40 @@ def _quantifier(element: ast.Element) -> Iterator[Diagnostic]:
         yield error("E016", f"quantifier {q.text} matches nothing; remove the element", q.span)
 
 
-def _nots(pattern: ast.Pattern, within: ast.Duration | None) -> Iterator[Diagnostic]:
+def _nots(
+    pattern: ast.Pattern, within: ast.Duration | None, first: bool = True, last: bool = True
+) -> Iterator[Diagnostic]:
     """NOT only inside SEQ, never first, never around a quantified element;
-    a trailing NOT needs WITHIN."""
+    a trailing NOT needs WITHIN. `first` / `last`: whether `pattern` starts /
+    ends the match, so `SEQ(a, SEQ(NOT b, c))` is fine and
+    `SEQ(a, SEQ(b, NOT c)) WITHIN 5m` has its WITHIN."""
     match pattern:
         case ast.NotPattern():
             yield error("E010", "NOT must be inside a SEQ, between or after other elements", pattern.span)
         case ast.Element():
             pass
         case ast.Seq():
-            yield from _nots_in_seq(pattern, within)
+            yield from _nots_in_seq(pattern, within, first, last)
         case ast.AndPattern() | ast.OrPattern():
             kind = "AND" if isinstance(pattern, ast.AndPattern) else "OR"
             for item in pattern.items:
                 if isinstance(item, ast.NotPattern):
                     yield error("E010", f"NOT cannot stand directly inside {kind}; put it in a SEQ", item.span)
                 else:
-                    yield from _nots(item, None)
+                    yield from _nots(item, within, first, last)
 
 
-def _nots_in_seq(seq: ast.Seq, within: ast.Duration | None) -> Iterator[Diagnostic]:
+def _nots_in_seq(seq: ast.Seq, within: ast.Duration | None, first: bool, last: bool) -> Iterator[Diagnostic]:
+    end = len(seq.items) - 1
     for index, item in enumerate(seq.items):
         if not isinstance(item, ast.NotPattern):
-            yield from _nots(item, None)
+            yield from _nots(item, within, first and index == 0, last and index == end)
             continue
         if item.element.quantifier is not None:
             yield error("E009", "NOT cannot take a quantifier: absence of one event is absence of all", item.span)
-        if index == 0:
+        if index == 0 and first:
             yield error("E008", "NOT cannot be first in a SEQ: absence needs an event to start from", item.span)
-        elif index == len(seq.items) - 1 and within is None:
+        elif index == end and last and within is None:
             yield error(
                 "E011",
                 "a trailing NOT needs WITHIN: without it the absence is never settled",
