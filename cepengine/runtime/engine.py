@@ -383,6 +383,8 @@ class Engine:
         batch: list[tuple[Any, Match]] = []
         data = event.data
         for rule in group.rules_for(event.type):
+            if isinstance(rule.runner, Windower) and not rule.runner.accepts(data):
+                continue
             key = self._key(rule, data)
             if key is None:
                 self.counters["unkeyed"] += 1

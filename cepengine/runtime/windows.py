@@ -149,10 +149,14 @@ class Windower:
         self.plan = plan
         self.filter = plan.filter.fn if plan.filter else None
 
+    def accepts(self, data: Any) -> bool:
+        """The FROM element's predicate: applied before the key is read, so
+        events the rule does not want are not counted as unkeyed."""
+        return self.filter is None or bool(self.filter(data))
+
     def on_event(self, ks: WindowKeyState, event: Event) -> list[Match]:
+        """Add an accepted event to its key's windows (sessions may close)."""
         plan = self.plan
-        if self.filter is not None and not self.filter(event.data):
-            return []
         ts = event.ts_ms
         if plan.kind == "session":
             return self._session(ks, event)
