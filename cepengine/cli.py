@@ -19,9 +19,12 @@ from cepengine.check import CheckResult, check_paths
 from cepengine.compiler.build import compile_rule
 from cepengine.compiler.explain import explain_dot, explain_text
 from cepengine.diagnostics import render, summary_line
-from cepengine.errors import RuleError, UsageError
+from cepengine.errors import CepError, StoreError, UsageError
+from cepengine.events import format_time, parse_time
 from cepengine.runtime.engine import Engine
 from cepengine.runtime.jsonl import InputError, Record, read_records
+from cepengine.store.session import DEFAULT_CHECKPOINT_EVENTS, DEFAULT_CHECKPOINT_SECONDS, DurableRun
+from cepengine.store.sql import DEFAULT_URL, SqlStore
 
 EXIT_OK = 0
 EXIT_RULES = 1
@@ -62,7 +65,37 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--id-field", default="id")
     run.add_argument("--time-unit", choices=("s", "ms"), default="s", help="unit of numeric times")
     run.add_argument("--no-progress", action="store_true", help="no progress bar even on a terminal")
+    _store_options(run)
+    run.add_argument("--no-store", action="store_true", help="keep nothing: no matches, dedup or checkpoints stored")
+    run.add_argument(
+        "--checkpoint-every",
+        type=int,
+        default=DEFAULT_CHECKPOINT_EVENTS,
+        metavar="N",
+        help=f"commit to the store every N events (default {DEFAULT_CHECKPOINT_EVENTS:,})",
+    )
+    run.add_argument(
+        "--checkpoint-seconds",
+        type=float,
+        default=DEFAULT_CHECKPOINT_SECONDS,
+        metavar="T",
+        help=f"... or every T seconds (default {DEFAULT_CHECKPOINT_SECONDS:g})",
+    )
     run.set_defaults(handler=cmd_run)
+
+    resume = commands.add_parser("resume", help="continue the last interrupted run from its checkpoint")
+    _store_options(resume)
+    resume.add_argument("--force", action="store_true", help="resume even though the rules changed")
+    resume.add_argument("--no-progress", action="store_true")
+    resume.set_defaults(handler=cmd_resume)
+
+    listing = commands.add_parser("matches", help="list stored matches")
+    _store_options(listing)
+    listing.add_argument("--rule", metavar="R")
+    listing.add_argument("--key", metavar="K", help="a BY value to match (any BY field)")
+    listing.add_argument("--since", metavar="T", help="matches starting at or after T (ISO-8601 or epoch seconds)")
+    listing.add_argument("--format", choices=("table", "jsonl"), default="table")
+    listing.set_defaults(handler=cmd_matches)
 
     explain = commands.add_parser("explain", help="show a rule's compiled automaton")
     explain.add_argument("rules", metavar="RULES")
@@ -70,6 +103,12 @@ def build_parser() -> argparse.ArgumentParser:
     explain.add_argument("--format", choices=("text", "dot"), default="text")
     explain.set_defaults(handler=cmd_explain)
     return parser
+
+
+def _store_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--store", default=DEFAULT_URL, metavar="URL", help=f"SQLAlchemy URL of the store (default {DEFAULT_URL})"
+    )
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -89,7 +128,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     except UsageError as exc:
         print(f"cepengine: error: {exc}", file=sys.stderr)
         return EXIT_USAGE
-    except (InputError, OSError) as exc:
+    except BrokenPipeError:
+        # The reader went away (`| head`): stop quietly, as Unix tools do.
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        return EXIT_OK
+    except (InputError, StoreError, OSError) as exc:
         print(f"cepengine: error: {exc}", file=sys.stderr)
         return EXIT_IO
     except KeyboardInterrupt:
@@ -156,15 +200,16 @@ def cmd_explain(args: argparse.Namespace) -> int:
 class _JsonLines:
     """A JSON-lines side output (dead letters, late events), opened lazily."""
 
-    def __init__(self, path: str | None) -> None:
+    def __init__(self, path: str | None, append: bool = False) -> None:
         self.path = path
+        self.mode = "ab" if append else "wb"
         self.handle: IO[bytes] | None = None
 
     def write(self, record: dict[str, Any]) -> None:
         if self.path is None:
             return
         if self.handle is None:
-            self.handle = open(self.path, "wb")  # noqa: SIM115 - closed by close()
+            self.handle = open(self.path, self.mode)  # noqa: SIM115 - closed by close()
         self.handle.write(orjson.dumps(record, default=str) + b"\n")
 
     def close(self) -> None:
@@ -172,51 +217,135 @@ class _JsonLines:
             self.handle.close()
 
 
+_ENGINE_OPTIONS = (
+    "max_delay",
+    "allowed_lateness",
+    "late",
+    "idle_timeout",
+    "type_field",
+    "time_field",
+    "id_field",
+    "time_unit",
+)
+_RUN_OPTIONS = ("late_output", "dead_letter", "checkpoint_every", "checkpoint_seconds", "no_progress")
+
+
 def cmd_run(args: argparse.Namespace) -> int:
     if args.late_output and args.late != "output":
         raise UsageError("--late-output needs --late output")
+    if args.checkpoint_every <= 0 or args.checkpoint_seconds <= 0:
+        raise UsageError("--checkpoint-every and --checkpoint-seconds must be positive")
     result = _load_rules([args.rules])
     if result is None:
         return EXIT_RULES
-    try:
-        engine = Engine(
-            result,
-            max_delay=args.max_delay,
-            allowed_lateness=args.allowed_lateness,
-            late=args.late,
-            idle_timeout=args.idle_timeout,
-            type_field=args.type_field,
-            time_field=args.time_field,
-            id_field=args.id_field,
-            time_unit=args.time_unit,
+    engine_options = {name: getattr(args, name) for name in _ENGINE_OPTIONS}
+    engine = Engine(result, **engine_options)
+    inputs = [os.path.abspath(p) if p != "-" else p for p in (args.events or ["-"])]
+    session = None
+    if not args.no_store:
+        store = SqlStore(args.store)
+        options = {
+            "engine": engine_options,
+            "rules": os.path.abspath(args.rules),
+            **{name: getattr(args, name) for name in _RUN_OPTIONS},
+        }
+        run = store.begin_run(engine.rules_fingerprint, engine.sources, inputs, options)
+        session = DurableRun(engine, store, run, args.checkpoint_every, args.checkpoint_seconds)
+        session.load_dedup()
+    return _drive(engine, session, inputs, args, start=(0, 0), append=False)
+
+
+def cmd_resume(args: argparse.Namespace) -> int:
+    store = SqlStore(args.store)
+    run = store.last_interrupted_run()
+    if run is None:
+        print(f"cepengine: nothing to resume in {args.store}: no interrupted run", file=sys.stderr)
+        return EXIT_OK
+    options = run.options
+    result = _load_rules([options["rules"]])
+    if result is None:
+        return EXIT_RULES
+    engine = Engine(result, **options["engine"])
+    if engine.rules_fingerprint != run.rules_fingerprint and not args.force:
+        raise UsageError(
+            f"the rules under {options['rules']} changed since run {run.id} started; "
+            "resume with the same rules, or pass --force (changed rules restart with empty state)"
         )
-    except RuleError as exc:  # pragma: no cover - check_paths already reported
-        raise UsageError(str(exc)) from exc
-    dead = _JsonLines(args.dead_letter)
-    late = _JsonLines(args.late_output)
+    session = DurableRun(engine, store, run, options["checkpoint_every"], options["checkpoint_seconds"])
+    dropped = session.resume(force=args.force)
+    if dropped:
+        print(f"cepengine: rules restarted with empty state: {', '.join(dropped)}", file=sys.stderr)
+    position = session.position
+    start = (int(position.get("source", 0)), int(position.get("line", 0)))
+    print(f"cepengine: resuming run {run.id} at input {start[0] + 1}, line {start[1] + 1}", file=sys.stderr)
+    run_args = argparse.Namespace(**{name: options[name] for name in _RUN_OPTIONS})
+    run_args.no_progress = args.no_progress or options["no_progress"]
+    return _drive(engine, session, run.inputs, run_args, start=start, append=True)
+
+
+def _drive(
+    engine: Engine,
+    session: DurableRun | None,
+    inputs: list[str],
+    args: argparse.Namespace,
+    start: tuple[int, int],
+    append: bool,
+) -> int:
+    """Feed every record to the engine, print new matches, checkpoint."""
+    dead = _JsonLines(args.dead_letter, append)
+    late = _JsonLines(args.late_output, append)
     where: list[Record] = []
     engine.on_reject(lambda raw, reason: dead.write(_dead_letter(where[-1] if where else None, raw, reason)))
     engine.on_late(lambda event, reason: late.write({"reason": reason, "event": event}))
-    out = sys.stdout.buffer
+    printer = _Printer(session)
+    position = {"source": start[0], "line": start[1]}
     started = time.monotonic()
     try:
-        for record in _with_progress(read_records(args.events or ["-"]), args):
+        for record in _with_progress(read_records(inputs, *start), args):
             where[:] = [record]
             if record.error is not None:
                 engine.reject(record.text, record.error)
-                continue
-            for match in engine.push(record.value):
-                out.write(orjson.dumps(match.to_dict()) + b"\n")
-        for match in engine.close():
-            out.write(orjson.dumps(match.to_dict()) + b"\n")
-        out.flush()
-    except BrokenPipeError:
-        return EXIT_OK
+                found = []
+            else:
+                found = engine.push(record.value)
+            printer.emit(found)
+            position = {"source": record.index, "line": record.line}
+            if session is not None:
+                session.after(position)
+        printer.emit(engine.close())
+        if session is not None:
+            session.finish(position)
+        printer.flush()
     finally:
         dead.close()
         late.close()
-    _summary(engine, time.monotonic() - started)
+    _summary(engine, time.monotonic() - started, printer.printed, printer.already_stored)
     return EXIT_OK
+
+
+class _Printer:
+    """Writes match lines to stdout, leaving out matches the store already
+    holds (a replay prints nothing new)."""
+
+    def __init__(self, session: DurableRun | None) -> None:
+        self.session = session
+        self.out = sys.stdout.buffer
+        self.already_stored = 0
+        self.printed = 0
+
+    def emit(self, found: list[Any]) -> None:
+        if not found:
+            return
+        if self.session is not None:
+            stored = self.session.store.existing_match_ids([m.match_id for m in found])
+            self.already_stored += sum(1 for m in found if m.match_id in stored)
+            found = [m for m in found if m.match_id not in stored]
+        for match in found:
+            self.out.write(orjson.dumps(match.to_dict()) + b"\n")
+        self.printed += len(found)
+
+    def flush(self) -> None:
+        self.out.flush()
 
 
 def _dead_letter(record: Record | None, raw: Any, reason: str) -> dict[str, Any]:
@@ -241,7 +370,7 @@ def _with_progress(records: Any, args: argparse.Namespace) -> Any:
             yield record
 
 
-def _summary(engine: Engine, seconds: float) -> None:
+def _summary(engine: Engine, seconds: float, printed: int, already_stored: int) -> None:
     counts = engine.metrics()
     rate = counts["events_in"] / seconds if seconds > 0 else 0.0
     print(
@@ -250,3 +379,32 @@ def _summary(engine: Engine, seconds: float) -> None:
         f"{counts['unkeyed']:,} unkeyed, {rate:,.0f} events/s",
         file=sys.stderr,
     )
+    if already_stored:
+        print(f"cepengine: {already_stored:,} matches were already in the store (not printed)", file=sys.stderr)
+    if printed == 0 and (already_stored or counts["deduped"]):
+        print("cepengine: nothing new: the store has already processed this input", file=sys.stderr)
+
+
+def cmd_matches(args: argparse.Namespace) -> int:
+    since = None
+    if args.since is not None:
+        try:
+            since = parse_time(float(args.since) if args.since.replace(".", "", 1).isdigit() else args.since)
+        except CepError as exc:
+            raise UsageError(f"--since: {exc}") from exc
+    found = SqlStore(args.store).matches(rule=args.rule, key=args.key, since_ms=since)
+    if args.format == "jsonl":
+        for stored in found:
+            sys.stdout.buffer.write(orjson.dumps(stored.match) + b"\n")
+        return EXIT_OK
+    rows = [(m.rule, _key_text(m.key), format_time(m.start_ms), format_time(m.end_ms), m.match_id[:12]) for m in found]
+    header = ("RULE", "KEY", "START", "END", "MATCH ID")
+    widths = [max(len(str(r[i])) for r in [header, *rows]) for i in range(len(header))]
+    for row in [header, *rows]:
+        print("  ".join(str(cell).ljust(width) for cell, width in zip(row, widths, strict=True)).rstrip())
+    print(f"{len(found)} match{'es' if len(found) != 1 else ''}", file=sys.stderr)
+    return EXIT_OK
+
+
+def _key_text(key: dict[str, Any]) -> str:
+    return ", ".join(f"{name}={value}" for name, value in key.items()) or "-"

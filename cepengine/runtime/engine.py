@@ -4,6 +4,7 @@ and hands back matches in order (SPEC sections 5, 6 and 8)."""
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import time
 from collections import deque
@@ -17,7 +18,7 @@ import orjson
 from cepengine.check import CheckResult, check_paths, check_text
 from cepengine.compiler.build import CompiledRule, compile_rules
 from cepengine.compiler.nfa import Automaton, RuleInfo
-from cepengine.errors import EventError, RuleError, UsageError
+from cepengine.errors import EventError, RuleError, StoreError, UsageError
 from cepengine.events import Event, EventFields, Match, parse_time, read_event
 from cepengine.runtime.matcher import KeyState, Matcher
 from cepengine.runtime.time import FOREVER, ReorderBuffer, Timers
@@ -161,15 +162,33 @@ class Engine:
         time_field: str = "ts",
         id_field: str = "id",
         time_unit: str = "s",
+        store: str | None = None,
+        checkpoint_every: int | None = None,
+        checkpoint_seconds: float | None = None,
     ) -> None:
+        self.sources: dict[str, str] = {}
         if isinstance(rules, CheckResult):
             if rules.errors:
                 raise RuleError(rules.errors)
+            self.sources = {path: source.text for path, source in rules.sources.items()}
             rules = rules.rules
+        self.fingerprints = [rule_fingerprint(rule) for rule in rules]
+        self.rules_fingerprint = _digest(sorted(self.fingerprints))
         if late not in ("drop", "output"):
             raise UsageError(f"late must be 'drop' or 'output', not {late!r}")
         if time_unit not in ("s", "ms"):
             raise UsageError(f"time_unit must be 's' or 'ms', not {time_unit!r}")
+        # As given, so a store can record them and `restore` rebuild the engine.
+        self.init_options: dict[str, Any] = {
+            "max_delay": max_delay,
+            "allowed_lateness": allowed_lateness,
+            "late": late,
+            "idle_timeout": idle_timeout,
+            "type_field": type_field,
+            "time_field": time_field,
+            "id_field": id_field,
+            "time_unit": time_unit,
+        }
         self.options = EngineOptions(
             max_delay_ms=parse_duration(max_delay, "max_delay"),
             allowed_lateness_ms=parse_duration(allowed_lateness, "allowed_lateness"),
@@ -185,11 +204,15 @@ class Engine:
             self._groups.setdefault(lateness, _Group(lateness)).add(rule)
         self._group_list = sorted(self._groups.values(), key=lambda g: g.lateness_ms)
         self._max_lateness = max((g.lateness_ms for g in self._group_list), default=0)
+        # Dedup keeps an id until its event could only be late (and then some:
+        # the longest WITHIN / window, so a replay within a run's reach is caught).
+        self.dedup_retention_ms = self._max_lateness + max((_span_ms(r.runner) for r in self.rules), default=0)
         self._callbacks: dict[str | None, list[MatchCallback]] = {}
         self._reject_callbacks: list[EventCallback] = []
         self._late_callbacks: list[EventCallback] = []
         self._seen_ids: dict[str, int] = {}
         self._seen_order: deque[tuple[int, str]] = deque()
+        self._new_ids: list[tuple[str, int]] | None = None
         self.max_ts = NO_WATERMARK
         self.closed = False
         self.counters = dict.fromkeys(
@@ -198,8 +221,54 @@ class Engine:
         self._started = time.monotonic()
         self._last_arrival = self._started
         self._latencies: deque[float] = deque(maxlen=_LATENCY_SAMPLES)
+        self.session: Any = None
+        if store is not None:
+            self._open_store(store, checkpoint_every, checkpoint_seconds)
 
     # -- construction ----------------------------------------------------------------
+
+    def _open_store(self, url: str, every: int | None, seconds: float | None) -> None:
+        # The store layer sits above the runtime; it is imported only when
+        # an embedding application asks for durability.
+        from cepengine.store.session import DEFAULT_CHECKPOINT_EVENTS, DEFAULT_CHECKPOINT_SECONDS, DurableRun
+        from cepengine.store.sql import SqlStore
+
+        store = SqlStore(url)
+        run = store.begin_run(self.rules_fingerprint, self.sources, [], {"engine": self.init_options})
+        self.session = DurableRun(
+            self, store, run, every or DEFAULT_CHECKPOINT_EVENTS, seconds or DEFAULT_CHECKPOINT_SECONDS
+        )
+        self.session.load_dedup()
+
+    def checkpoint(self) -> None:
+        """Commit matches, processed ids and state to the store now."""
+        if self.session is None:
+            raise UsageError("checkpoint() needs an engine created with store=URL")
+        self.session.checkpoint({"events": self.counters["events_in"]})
+
+    @classmethod
+    def restore(cls, store: str, force: bool = False, **options: Any) -> Engine:
+        """Continue the store's last interrupted run: its rules (as stored),
+        options and state. `engine.resume_position["events"]` tells how many
+        of the run's events the checkpoint covers: push the rest."""
+        from cepengine.check import check_parsed
+        from cepengine.store.session import DurableRun
+        from cepengine.store.sql import SqlStore
+        from cepengine.syntax.parser import parse_text
+
+        sql = SqlStore(store)
+        run = sql.last_interrupted_run()
+        if run is None:
+            raise StoreError(f"no interrupted run to resume in {store}")
+        rules = check_parsed([parse_text(text, path) for path, text in run.rules.items()])
+        engine = cls(rules, **{**run.options.get("engine", {}), **options})
+        engine.session = DurableRun(engine, sql, run)
+        engine.session.resume(force=force)
+        return engine
+
+    @property
+    def resume_position(self) -> dict[str, Any]:
+        return dict(self.session.position) if self.session is not None else {}
 
     @classmethod
     def from_path(cls, *paths: str | Path, **options: Any) -> Engine:
@@ -257,6 +326,8 @@ class Engine:
             return []
         matches = self._accept(event)
         self._latencies.append(time.perf_counter() - began)
+        if self.session is not None:
+            self.session.after({"events": self.counters["events_in"]})
         return matches
 
     def reject(self, raw: Any, reason: str) -> None:
@@ -298,15 +369,37 @@ class Engine:
                 callback(event.data, reason)
 
     def _remember(self, event: Event) -> None:
-        """Dedup state: ids are kept until their event could only be late."""
-        self._seen_ids[event.id] = event.ts_ms
-        self._seen_order.append((event.ts_ms, event.id))
-        horizon = self.watermark - self._max_lateness
+        self.remember_id(event.id, event.ts_ms)
+        horizon = self.dedup_horizon
         order = self._seen_order
         while order and order[0][0] < horizon:
             _, old = order.popleft()
             if self._seen_ids.get(old, horizon) < horizon:
                 del self._seen_ids[old]
+
+    def remember_id(self, event_id: str, ts_ms: int) -> None:
+        """Dedup state: this id has been processed."""
+        self._seen_ids[event_id] = ts_ms
+        self._seen_order.append((ts_ms, event_id))
+        if self._new_ids is not None:
+            self._new_ids.append((event_id, ts_ms))
+
+    def track_new_ids(self) -> None:
+        """Start collecting processed ids for a store (see take_new_ids)."""
+        if self._new_ids is None:
+            self._new_ids = []
+
+    def take_new_ids(self) -> list[tuple[str, int]]:
+        """The ids processed since the last call (for the store's dedup table)."""
+        taken, self._new_ids = self._new_ids or [], [] if self._new_ids is not None else None
+        return taken
+
+    @property
+    def dedup_horizon(self) -> int:
+        """Ids of events older than this are forgotten (such an event would
+        be late anyway)."""
+        watermark = self.watermark
+        return NO_WATERMARK if watermark == NO_WATERMARK else watermark - self.dedup_retention_ms
 
     # -- time ------------------------------------------------------------------------
 
@@ -338,6 +431,8 @@ class Engine:
             return []
         matches = self._run_until(FOREVER, final=True)
         self.closed = True
+        if self.session is not None:
+            self.session.finish({"events": self.counters["events_in"]})
         return matches
 
     def _run_until(self, watermark: int, final: bool = False) -> list[Match]:
@@ -430,6 +525,15 @@ class Engine:
         return tuple(values)
 
     @staticmethod
+    def key_token(rule: _Rule, values: tuple[Any, ...]) -> Any:
+        """The dict key of a rule's state for these BY values."""
+        if not rule.by:
+            return ()
+        if len(rule.by) == 1:
+            return _key_token(values[0])
+        return tuple(_key_token(v) for v in values)
+
+    @staticmethod
     def _key_dict(rule: _Rule, state: Any) -> dict[str, Any]:
         return dict(zip(rule.info.by_names, state.key, strict=True))
 
@@ -470,6 +574,21 @@ class Engine:
             "throughput_eps": self.counters["events_in"] / elapsed,
             "latency_ms": {"p50": percentile(0.5), "p95": percentile(0.95), "p99": percentile(0.99)},
         }
+
+
+def rule_fingerprint(rule: ast.Rule) -> str:
+    """Identifies a rule's meaning: its AST without source positions."""
+    return _digest([repr(rule)])
+
+
+def _digest(parts: list[str]) -> str:
+    return hashlib.blake2b("\x00".join(parts).encode(), digest_size=16).hexdigest()
+
+
+def _span_ms(runner: Matcher | Windower) -> int:
+    if isinstance(runner, Windower):
+        return runner.plan.size_ms
+    return runner.within or 0
 
 
 def _order(run: Any, rule: _Rule) -> tuple[int, str, tuple[int, ...]]:

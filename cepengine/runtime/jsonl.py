@@ -19,9 +19,10 @@ class InputError(CepError):
 
 @attrs.frozen(slots=True)
 class Record:
-    """One input line: where it came from, and the decoded value or why it
-    could not be decoded (`error`)."""
+    """One input line: where it came from (input number and path, line
+    number), and the decoded value or why it could not be decoded."""
 
+    index: int
     source: str
     line: int
     value: Any = None
@@ -29,23 +30,26 @@ class Record:
     text: str = ""
 
 
-def read_records(paths: Sequence[str], skip_lines: dict[str, int] | None = None) -> Iterator[Record]:
-    """Records of every input in order; `-` is stdin. `skip_lines` maps a
-    source to the number of its lines already consumed (resume)."""
-    for path in paths:
-        skip = (skip_lines or {}).get(path, 0)
+def read_records(paths: Sequence[str], start_source: int = 0, start_line: int = 0) -> Iterator[Record]:
+    """Records of every input in order; `-` is stdin. Resuming, the inputs
+    before `start_source` and that input's first `start_line` lines are
+    skipped (already covered by a checkpoint)."""
+    for index, path in enumerate(paths):
+        if index < start_source:
+            continue
+        skip = start_line if index == start_source else 0
         if path == "-":
-            yield from _records("-", sys.stdin.buffer, skip)
+            yield from _records(index, "-", sys.stdin.buffer, skip)
             continue
         try:
             handle = open(path, "rb")  # noqa: SIM115 - closed below, after the generator is drained
         except OSError as exc:
             raise InputError(f"cannot read {path}: {exc.strerror or exc}") from exc
         with handle:
-            yield from _records(path, handle, skip)
+            yield from _records(index, path, handle, skip)
 
 
-def _records(source: str, handle: BinaryIO, skip: int) -> Iterator[Record]:
+def _records(index: int, source: str, handle: BinaryIO, skip: int) -> Iterator[Record]:
     number = 0
     try:
         for raw in handle:
@@ -53,9 +57,9 @@ def _records(source: str, handle: BinaryIO, skip: int) -> Iterator[Record]:
             if number <= skip or not raw.strip():
                 continue
             try:
-                yield Record(source, number, orjson.loads(raw))
+                yield Record(index, source, number, orjson.loads(raw))
             except orjson.JSONDecodeError as exc:
                 text = raw.decode("utf-8", errors="replace").rstrip("\r\n")
-                yield Record(source, number, error=f"not JSON: {exc}", text=text)
+                yield Record(index, source, number, error=f"not JSON: {exc}", text=text)
     except OSError as exc:
         raise InputError(f"error reading {source}: {exc.strerror or exc}") from exc

@@ -25,7 +25,7 @@ def _distinct_token(value: Any) -> Any:
     if type(value) is bool:
         return ("bool", value)
     if isinstance(value, list | dict):
-        return ("json", orjson.dumps(value, option=orjson.OPT_SORT_KEYS))
+        return ("json", orjson.dumps(value, option=orjson.OPT_SORT_KEYS).decode())
     return value
 
 

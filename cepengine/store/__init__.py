@@ -1,0 +1,1 @@
+"""Durable storage of matches, processed event ids, checkpoints and runs."""

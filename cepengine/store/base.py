@@ -1,0 +1,78 @@
+"""What the engine needs from a store, independent of SQLAlchemy."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any, Protocol
+
+import attrs
+
+from cepengine.events import Match
+
+
+@attrs.frozen(slots=True)
+class RunRecord:
+    """One `cepengine run` (or one embedded Engine with a store)."""
+
+    id: int
+    status: str
+    rules_fingerprint: str
+    rules: dict[str, str]  # path -> rule file text, as loaded
+    inputs: list[str]
+    options: dict[str, Any]
+    started_at: float
+
+
+@attrs.frozen(slots=True)
+class Checkpoint:
+    """A consistent cut: the engine state after the input up to `position`."""
+
+    run_id: int
+    state: dict[str, Any]
+    position: dict[str, int]
+    watermark: int | None
+    format_version: int
+    created_at: float = 0.0
+
+
+@attrs.frozen(slots=True)
+class StoredMatch:
+    match_id: str
+    rule: str
+    key: dict[str, Any]
+    start_ms: int
+    end_ms: int
+    match: dict[str, Any]
+
+
+class Store(Protocol):
+    def begin_run(
+        self, fingerprint: str, rules: dict[str, str], inputs: list[str], options: dict[str, Any]
+    ) -> RunRecord: ...
+
+    def last_interrupted_run(self) -> RunRecord | None: ...
+
+    def finish_run(self, run_id: int) -> None: ...
+
+    def commit(
+        self,
+        run_id: int,
+        matches: Sequence[Match],
+        new_ids: Sequence[tuple[str, int]],
+        prune_before: int | None,
+        checkpoint: Checkpoint | None,
+    ) -> None: ...
+
+    def latest_checkpoint(self, run_id: int) -> Checkpoint | None: ...
+
+    def load_event_ids(self) -> list[tuple[str, int]]: ...
+
+    def existing_match_ids(self, match_ids: Sequence[str]) -> set[str]: ...
+
+    def matches(
+        self, rule: str | None = None, key: str | None = None, since_ms: int | None = None
+    ) -> list[StoredMatch]: ...
+
+    def counts(self) -> dict[str, int]: ...
+
+    def close(self) -> None: ...

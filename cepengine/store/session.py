@@ -1,0 +1,102 @@
+"""A run with a store: commits matches, processed ids, engine state and
+input position together, every N events or T seconds (exactly-once into the
+store), and resumes from the last checkpoint."""
+
+from __future__ import annotations
+
+import time
+from typing import TYPE_CHECKING, Any
+
+from cepengine.errors import StoreError
+from cepengine.events import Match
+from cepengine.runtime.state import FORMAT_VERSION, restore, snapshot
+from cepengine.store.base import Checkpoint, RunRecord, Store
+
+if TYPE_CHECKING:
+    from cepengine.runtime.engine import Engine
+
+DEFAULT_CHECKPOINT_EVENTS = 10_000
+DEFAULT_CHECKPOINT_SECONDS = 5.0
+
+
+class DurableRun:
+    """Drives checkpoints for one engine bound to one store run."""
+
+    def __init__(
+        self,
+        engine: Engine,
+        store: Store,
+        run: RunRecord,
+        every_events: int = DEFAULT_CHECKPOINT_EVENTS,
+        every_seconds: float = DEFAULT_CHECKPOINT_SECONDS,
+    ) -> None:
+        if every_events <= 0 or every_seconds <= 0:
+            raise ValueError("checkpoint intervals must be positive")
+        self.engine = engine
+        self.store = store
+        self.run = run
+        self.every_events = every_events
+        self.every_seconds = every_seconds
+        self.pending: list[Match] = []
+        self.position: dict[str, Any] = {}
+        self._since = 0
+        self._last = time.monotonic()
+        self.commits = 0
+        engine.track_new_ids()
+        engine.on_match(None, self.pending.append)
+
+    def load_dedup(self) -> None:
+        """Processed ids the store already holds (this or earlier runs)."""
+        for event_id, ts in self.store.load_event_ids():
+            self.engine.remember_id(event_id, ts)
+        self.engine.take_new_ids()
+
+    def resume(self, force: bool = False) -> list[str]:
+        """Restore the run's last checkpoint into the engine (which must be
+        fresh). Returns rules whose state was dropped (force only)."""
+        checkpoint = self.store.latest_checkpoint(self.run.id)
+        skipped: list[str] = []
+        if checkpoint is not None:
+            skipped = restore(self.engine, checkpoint.state, force=force)
+            self.position = dict(checkpoint.position)
+        self.load_dedup()
+        return skipped
+
+    def after(self, position: dict[str, Any]) -> None:
+        """Call after each input record: checkpoints when one is due."""
+        self._since += 1
+        if self._since >= self.every_events or time.monotonic() - self._last >= self.every_seconds:
+            self.checkpoint(position)
+
+    def checkpoint(self, position: dict[str, Any]) -> None:
+        """One transaction: pending matches, new ids, pruning, state."""
+        engine = self.engine
+        self.position = dict(position)
+        state = snapshot(engine, include_dedup=False)
+        checkpoint = Checkpoint(self.run.id, state, self.position, _clamp(engine.watermark), FORMAT_VERSION)
+        horizon = engine.dedup_horizon
+        self.store.commit(
+            self.run.id,
+            self.pending,
+            engine.take_new_ids(),
+            horizon if horizon > -(1 << 61) else None,
+            checkpoint,
+        )
+        self.pending.clear()
+        self._since = 0
+        self._last = time.monotonic()
+        self.commits += 1
+
+    def finish(self, position: dict[str, Any]) -> None:
+        self.checkpoint(position)
+        self.store.finish_run(self.run.id)
+
+
+def _clamp(watermark: int) -> int | None:
+    """Database BIGINT range: the +/- infinity markers become None."""
+    if abs(watermark) >= (1 << 61):
+        return None
+    return watermark
+
+
+__all__ = ["DEFAULT_CHECKPOINT_EVENTS", "DEFAULT_CHECKPOINT_SECONDS", "DurableRun", "StoreError"]
