@@ -257,13 +257,17 @@ class Engine:
         from cepengine.syntax.parser import parse_text
 
         sql = SqlStore(store)
-        run = sql.last_interrupted_run()
-        if run is None:
-            raise StoreError(f"no interrupted run to resume in {store}")
-        rules = check_parsed([parse_text(text, path) for path, text in run.rules.items()])
-        engine = cls(rules, **{**run.options.get("engine", {}), **options})
-        engine.session = DurableRun(engine, sql, run)
-        engine.session.resume(force=force)
+        try:
+            run = sql.last_interrupted_run()
+            if run is None:
+                raise StoreError(f"no interrupted run to resume in {store}")
+            rules = check_parsed([parse_text(text, path) for path, text in run.rules.items()])
+            engine = cls(rules, **{**run.options.get("engine", {}), **options})
+            engine.session = DurableRun(engine, sql, run)
+            engine.session.resume(force=force)
+        except BaseException:
+            sql.close()
+            raise
         return engine
 
     @property
@@ -433,6 +437,7 @@ class Engine:
         self.closed = True
         if self.session is not None:
             self.session.finish({"events": self.counters["events_in"]})
+            self.session.store.close()
         return matches
 
     def _run_until(self, watermark: int, final: bool = False) -> list[Match]:
@@ -464,7 +469,7 @@ class Engine:
                 continue
             if isinstance(rule.runner, Windower):
                 for match in rule.runner.on_watermark(state, watermark):
-                    batch.append(((match.start_ms, rule.info.name, ()), match))
+                    batch.append((_window_order(match), match))
             else:
                 matcher = rule.runner
                 assert isinstance(matcher, Matcher)
@@ -489,7 +494,7 @@ class Engine:
                 state = rule.states[key] = rule.new_state(tuple(_field(data, p) for p in rule.by))
             if isinstance(rule.runner, Windower):
                 for match in rule.runner.on_event(state, event):
-                    batch.append(((match.start_ms, rule.info.name, ()), match))
+                    batch.append((_window_order(match), match))
             else:
                 matcher = rule.runner
                 assert isinstance(matcher, Matcher)
@@ -591,5 +596,13 @@ def _span_ms(runner: Matcher | Windower) -> int:
     return runner.within or 0
 
 
-def _order(run: Any, rule: _Rule) -> tuple[int, str, tuple[int, ...]]:
-    return (run.start_ts, rule.info.name, run.positions())
+def _order(run: Any, rule: _Rule) -> tuple[int, str, tuple[int, ...], str]:
+    """SPEC section 3: by first event time, rule name, event positions."""
+    return (run.start_ts, rule.info.name, run.positions(), "")
+
+
+def _window_order(match: Match) -> tuple[int, str, tuple[int, ...], str]:
+    """Windows closing together: by start, rule, end, then key (so the
+    order never depends on the timers' history, e.g. across a restore)."""
+    key = orjson.dumps(match.key, option=orjson.OPT_SORT_KEYS | orjson.OPT_NON_STR_KEYS).decode()
+    return (match.start_ms, match.rule, (match.end_ms,), key)

@@ -381,6 +381,12 @@ class SqlStore:
     def close(self) -> None:
         self.engine.dispose()
 
+    def __enter__(self) -> SqlStore:
+        return self
+
+    def __exit__(self, *_exc: object) -> None:
+        self.close()
+
 
 def _checkpoint_row(checkpoint: Checkpoint, now: float) -> dict[str, Any]:
     state_bytes = zlib.compress(orjson.dumps(checkpoint.state), 1)
