@@ -26,7 +26,8 @@ RULE fraud
   EMIT user, amount = t.amount
 RULE unpaid PATTERN SEQ(order, NOT payment) WITHIN 20s BY user
 RULE rising PATTERN SEQ(transfer AS base, transfer[amount > prev.amount]{2,} AS up, logout) WITHIN 40s BY user
-RULE busy FROM transfer WINDOW SLIDING 20s EVERY 10s BY user HAVING count() >= 2 EMIT user, n = count(), total = sum(amount)
+RULE busy FROM transfer WINDOW SLIDING 20s EVERY 10s BY user HAVING count() >= 2
+  EMIT user, n = count(), total = sum(amount)
 RULE quiet FROM login WINDOW SESSION GAP 15s BY user EMIT user, n = count_distinct(ip)
 """
 TYPES = ["login", "transfer", "logout", "order", "payment"]
@@ -186,7 +187,7 @@ def test_truncated_checkpoint_is_refused(store_url: str) -> None:
         Engine.restore(store=store_url)
 
 
-def test_checkpoint_of_another_format_version_is_refused(sqlite_url: str) -> None:  # noqa: F811
+def test_checkpoint_of_another_format_version_is_refused(sqlite_url: str) -> None:
     import hashlib
     import zlib
 
@@ -199,7 +200,7 @@ def test_checkpoint_of_another_format_version_is_refused(sqlite_url: str) -> Non
         Engine.restore(store=sqlite_url)
 
 
-def test_restore_with_other_rules_is_refused_unless_forced(sqlite_url: str) -> None:  # noqa: F811
+def test_restore_with_other_rules_is_refused_unless_forced(sqlite_url: str) -> None:
     from cepengine.runtime.state import restore, snapshot
 
     engine = Engine.from_text(RULES, max_delay="2s")
@@ -216,7 +217,7 @@ def test_unreachable_database_fails_with_a_clear_error() -> None:
         SqlStore("postgresql+psycopg://nobody@127.0.0.1:9/none?connect_timeout=1", retries=2, backoff_s=0.01)
 
 
-def test_locked_sqlite_is_retried(sqlite_url: str) -> None:  # noqa: F811
+def test_locked_sqlite_is_retried(sqlite_url: str) -> None:
     import threading
     import time
 

@@ -214,9 +214,15 @@ _OPERATORS = frozenset(
 )
 
 
+_OPERAND_STARTS = frozenset({"NAME", "NUMBER", "STRING", "TRUE", "FALSE", "NULL", "LPAR"})
+
+
 def _describe_expected(names: Iterable[object]) -> str:
     terminals = {str(n) for n in names}
     groups = []
+    if terminals >= _OPERAND_STARTS:
+        terminals -= _OPERAND_STARTS | {"MINUS", "NOT"}
+        groups.append("an expression")
     if "COMPARE" in terminals or len(terminals & _OPERATORS) >= 4:
         terminals -= _OPERATORS
         groups.append("an operator")
