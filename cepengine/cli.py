@@ -23,8 +23,8 @@ from cepengine.errors import CepError, StoreError, UsageError
 from cepengine.events import format_time, parse_time
 from cepengine.runtime.engine import Engine
 from cepengine.runtime.jsonl import InputError, Record, read_records
+from cepengine.store.base import DEFAULT_URL
 from cepengine.store.session import DEFAULT_CHECKPOINT_EVENTS, DEFAULT_CHECKPOINT_SECONDS, DurableRun
-from cepengine.store.sql import DEFAULT_URL, SqlStore
 
 EXIT_OK = 0
 EXIT_RULES = 1
@@ -243,7 +243,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     inputs = [os.path.abspath(p) if p != "-" else p for p in (args.events or ["-"])]
     session = None
     if not args.no_store:
-        store = SqlStore(args.store)
+        store = _open_store(args.store)
         options = {
             "engine": engine_options,
             "rules": os.path.abspath(args.rules),
@@ -255,8 +255,16 @@ def cmd_run(args: argparse.Namespace) -> int:
     return _drive(engine, session, inputs, args, start=(0, 0), append=False)
 
 
+def _open_store(url: str) -> Any:
+    # SQLAlchemy loads only for the commands that use a store: `check`,
+    # `explain` and `run --no-store` start faster without it.
+    from cepengine.store.sql import SqlStore
+
+    return SqlStore(url)
+
+
 def cmd_resume(args: argparse.Namespace) -> int:
-    store = SqlStore(args.store)
+    store = _open_store(args.store)
     run = store.last_interrupted_run()
     if run is None:
         print(f"cepengine: nothing to resume in {args.store}: no interrupted run", file=sys.stderr)
@@ -325,26 +333,44 @@ def _drive(
 
 class _Printer:
     """Writes match lines to stdout, leaving out matches the store already
-    holds (a replay prints nothing new)."""
+    holds from earlier runs (a replay prints nothing new). Lookups are
+    batched, and skipped when the store held no matches to begin with."""
+
+    BATCH = 1000
 
     def __init__(self, session: DurableRun | None) -> None:
         self.session = session
+        self.lookup = session is not None and session.store.counts()["cep_matches"] > 0
         self.out = sys.stdout.buffer
+        self.waiting: list[Any] = []
         self.already_stored = 0
         self.printed = 0
 
     def emit(self, found: list[Any]) -> None:
         if not found:
             return
-        if self.session is not None:
-            stored = self.session.store.existing_match_ids([m.match_id for m in found])
-            self.already_stored += sum(1 for m in found if m.match_id in stored)
-            found = [m for m in found if m.match_id not in stored]
+        if not self.lookup:
+            self._write(found)
+            return
+        self.waiting.extend(found)
+        if len(self.waiting) >= self.BATCH:
+            self._drain()
+
+    def _drain(self) -> None:
+        assert self.session is not None
+        stored = self.session.store.existing_match_ids([m.match_id for m in self.waiting])
+        self.already_stored += sum(1 for m in self.waiting if m.match_id in stored)
+        self._write([m for m in self.waiting if m.match_id not in stored])
+        self.waiting.clear()
+
+    def _write(self, found: list[Any]) -> None:
         for match in found:
             self.out.write(orjson.dumps(match.to_dict()) + b"\n")
         self.printed += len(found)
 
     def flush(self) -> None:
+        if self.waiting:
+            self._drain()
         self.out.flush()
 
 
@@ -392,7 +418,8 @@ def cmd_matches(args: argparse.Namespace) -> int:
             since = parse_time(float(args.since) if args.since.replace(".", "", 1).isdigit() else args.since)
         except CepError as exc:
             raise UsageError(f"--since: {exc}") from exc
-    found = SqlStore(args.store).matches(rule=args.rule, key=args.key, since_ms=since)
+    with _open_store(args.store) as store:
+        found = store.matches(rule=args.rule, key=args.key, since_ms=since)
     if args.format == "jsonl":
         for stored in found:
             sys.stdout.buffer.write(orjson.dumps(stored.match) + b"\n")

@@ -68,10 +68,15 @@ def parse_time(value: object, unit: str = "s") -> int:
     if isinstance(value, int | float):
         if value != value or value in (float("inf"), float("-inf")):
             raise EventError(f"unusable time {value!r}")
-        return round(value * 1000) if unit == "s" else round(value)
-    if isinstance(value, str):
-        return _parse_iso(value)
-    raise EventError(f"unusable time {value!r}")
+        ts_ms = round(value * 1000) if unit == "s" else round(value)
+    elif isinstance(value, str):
+        ts_ms = _parse_iso(value)
+    else:
+        raise EventError(f"unusable time {value!r}")
+    if not MIN_TIME_MS <= ts_ms <= MAX_TIME_MS:
+        hint = " (milliseconds? use time_unit ms)" if unit == "s" and ts_ms > MAX_TIME_MS else ""
+        raise EventError(f"time {value!r} is out of range (years 1 to 9999){hint}")
+    return ts_ms
 
 
 def _parse_iso(text: str) -> int:
@@ -86,6 +91,8 @@ def _parse_iso(text: str) -> int:
 
 
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+MIN_TIME_MS = -62_135_596_800_000  # 0001-01-01T00:00:00Z
+MAX_TIME_MS = 253_402_300_799_999  # 9999-12-31T23:59:59.999Z
 
 
 def format_time(ts_ms: int) -> str:
@@ -97,8 +104,26 @@ def format_time(ts_ms: int) -> str:
 
 def content_id(data: Mapping[str, Any]) -> str:
     """The id of an event that has none: a hash of its canonical JSON."""
-    canonical = orjson.dumps(data, option=orjson.OPT_SORT_KEYS | orjson.OPT_NON_STR_KEYS)
-    return hashlib.blake2b(canonical, digest_size=12).hexdigest()
+    return hashlib.blake2b(canonical_json(data).encode(), digest_size=12).hexdigest()
+
+
+def canonical_json(value: Any) -> str:
+    """JSON text that is equal for JSON-equal values: sorted keys, and a
+    float with an integral value written as that integer (1.0 → 1).
+    Values JSON cannot hold are written as their str()."""
+    return orjson.dumps(
+        _canonical(value), option=orjson.OPT_SORT_KEYS | orjson.OPT_NON_STR_KEYS, default=str
+    ).decode()
+
+
+def _canonical(value: Any) -> Any:
+    if type(value) is float and value.is_integer():
+        return int(value)
+    if isinstance(value, Mapping):
+        return {k: _canonical(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_canonical(v) for v in value]
+    return value
 
 
 def match_id(rule: str, parts: list[str]) -> str:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import functools
+
 import attrs
 
 
@@ -37,8 +39,11 @@ class SourceFile:
     path: str
     text: str
 
-    def line_text(self, line: int) -> str:
+    @functools.cached_property
+    def lines(self) -> tuple[str, ...]:
         # Split on "\n" only, as the parser counts lines: str.splitlines()
         # would also break at \f, \v, \x1c-\x1e, \x85 and \u2028.
-        lines = self.text.split("\n")
-        return lines[line - 1].removesuffix("\r") if 0 < line <= len(lines) else ""
+        return tuple(line.removesuffix("\r") for line in self.text.split("\n"))
+
+    def line_text(self, line: int) -> str:
+        return self.lines[line - 1] if 0 < line <= len(self.lines) else ""

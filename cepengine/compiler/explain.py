@@ -102,7 +102,8 @@ def _automaton_text(automaton: Automaton) -> str:
     for state in automaton.states:
         lines.append(f"S{state.index} {state.alias}: {_element(state.type_name, state.predicate)}{_quantity(state)}")
         if state.max > 1:
-            lines.append(f"  take: again into S{state.index} (while count < {_quantity(state).strip() or 1})")
+            high = "∞" if state.max >= UNBOUNDED else str(state.max)
+            lines.append(f"  take: again into S{state.index} (while count < {high})")
         for entry in state.follow:
             lines.append(f"  proceed, take into {_entry_text(automaton, entry)}")
         if state.end is not None:

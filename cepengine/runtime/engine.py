@@ -19,7 +19,7 @@ from cepengine.check import CheckResult, check_paths, check_text
 from cepengine.compiler.build import CompiledRule, compile_rules
 from cepengine.compiler.nfa import Automaton, RuleInfo
 from cepengine.errors import EventError, RuleError, StoreError, UsageError
-from cepengine.events import Event, EventFields, Match, parse_time, read_event
+from cepengine.events import Event, EventFields, Match, canonical_json, parse_time, read_event
 from cepengine.runtime.matcher import KeyState, Matcher
 from cepengine.runtime.time import FOREVER, ReorderBuffer, Timers
 from cepengine.runtime.windows import Windower, WindowKeyState
@@ -127,7 +127,7 @@ def _key_token(value: Any) -> Any:
     if type(value) is bool:
         return ("\x00bool", value)
     if isinstance(value, list | dict):
-        return ("\x00json", orjson.dumps(value, option=orjson.OPT_SORT_KEYS))
+        return ("\x00json", canonical_json(value))
     return value
 
 
@@ -444,15 +444,16 @@ class Engine:
         out: list[Match] = []
         for group in self._group_list:
             rule_watermark = FOREVER if final else watermark - group.lateness_ms
-            if rule_watermark <= group.watermark:
-                continue
+            # Events at the watermark itself are released too: a later one
+            # with the same time is not late and queues behind them.
             for event in group.buffer.release(rule_watermark):
                 self._fire_timers(group, event.ts_ms, out)
                 event.seq = group.seq
                 group.seq += 1
                 self._dispatch(group, event, out)
-            group.watermark = rule_watermark
-            self._fire_timers(group, rule_watermark, out)
+            if rule_watermark > group.watermark:
+                group.watermark = rule_watermark
+                self._fire_timers(group, rule_watermark, out)
         if out:
             self._deliver(out)
         return out

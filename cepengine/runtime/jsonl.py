@@ -54,6 +54,8 @@ def _records(index: int, source: str, handle: BinaryIO, skip: int) -> Iterator[R
     try:
         for raw in handle:
             number += 1
+            if number == 1 and raw.startswith(b"\xef\xbb\xbf"):
+                raw = raw[3:]  # a UTF-8 byte order mark is not part of the event
             if number <= skip or not raw.strip():
                 continue
             try:

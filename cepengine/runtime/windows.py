@@ -17,7 +17,7 @@ import orjson
 
 from cepengine.compiler.functions import MISSING, NUMBER_TYPES, absent, get_path, to_json
 from cepengine.compiler.nfa import WindowPlan
-from cepengine.events import Event, Match, match_id
+from cepengine.events import Event, Match, canonical_json, match_id
 
 
 def _distinct_token(value: Any) -> Any:
@@ -25,7 +25,7 @@ def _distinct_token(value: Any) -> Any:
     if type(value) is bool:
         return ("bool", value)
     if isinstance(value, list | dict):
-        return ("json", orjson.dumps(value, option=orjson.OPT_SORT_KEYS).decode())
+        return ("json", canonical_json(value))
     return value
 
 

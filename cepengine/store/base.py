@@ -9,6 +9,8 @@ import attrs
 
 from cepengine.events import Match
 
+DEFAULT_URL = "sqlite:///cepengine.db"
+
 
 @attrs.frozen(slots=True)
 class RunRecord:

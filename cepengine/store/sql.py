@@ -49,11 +49,10 @@ from sqlalchemy.exc import ArgumentError, DBAPIError, NoSuchModuleError, Operati
 
 from cepengine.errors import StoreError, UsageError
 from cepengine.events import Match
-from cepengine.store.base import Checkpoint, RunRecord, StoredMatch
+from cepengine.store.base import DEFAULT_URL, Checkpoint, RunRecord, StoredMatch
 
 log = logging.getLogger(__name__)
 
-DEFAULT_URL = "sqlite:///cepengine.db"
 KEEP_CHECKPOINTS = 2
 T = TypeVar("T")
 
