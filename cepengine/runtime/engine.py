@@ -5,24 +5,24 @@ and hands back matches in order (SPEC sections 5, 6 and 8)."""
 from __future__ import annotations
 
 import hashlib
+import heapq
 import logging
 import time
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 import attrs
-import orjson
 
 from cepengine.check import CheckResult, check_paths, check_text
 from cepengine.compiler.build import CompiledRule, compile_rules
 from cepengine.compiler.nfa import Automaton, RuleInfo
 from cepengine.errors import EventError, RuleError, StoreError, UsageError
 from cepengine.events import Event, EventFields, Match, canonical_json, parse_time, read_event
-from cepengine.runtime.matcher import KeyState, Matcher
-from cepengine.runtime.time import FOREVER, ReorderBuffer, Timers
-from cepengine.runtime.windows import Windower, WindowKeyState
+from cepengine.runtime.matcher import Matcher
+from cepengine.runtime.time import FOREVER, ReorderBuffer
+from cepengine.runtime.windows import Windower
 from cepengine.syntax import ast
 from cepengine.syntax.transform import duration_ms
 
@@ -68,34 +68,46 @@ class EngineOptions:
     fields: EventFields = EventFields()
 
 
-class _Rule:
-    """One compiled rule inside the engine, with its per-key states."""
+Ordered = tuple[tuple[Any, ...], Match]
 
-    __slots__ = ("by", "index", "info", "runner", "states", "window")
+
+class Runner(Protocol):
+    """What the engine needs of a compiled rule's executor (matcher.Matcher
+    for patterns, windows.Windower for windows): per-key state is opaque."""
+
+    @property
+    def accepts(self) -> Callable[[Any], Any] | None: ...
+
+    def new_state(self, key: tuple[Any, ...]) -> Any: ...
+    def is_empty(self, state: Any) -> bool: ...
+    def deadline(self, state: Any) -> int | None: ...
+    def feed(self, state: Any, event: Event) -> list[Ordered]: ...
+    def expire(self, state: Any, watermark: int) -> list[Ordered]: ...
+
+
+class _Rule:
+    """One compiled rule inside the engine: its runner, key function and
+    per-key states (dict key: the BY values as tokens with JSON equality)."""
+
+    __slots__ = ("accepts", "by", "index", "info", "key_of", "runner", "states")
 
     def __init__(self, index: int, compiled: CompiledRule) -> None:
         self.index = index
         self.info: RuleInfo = compiled.info
-        self.window = not isinstance(compiled, Automaton)
-        self.runner: Matcher | Windower = (
-            Windower(compiled) if not isinstance(compiled, Automaton) else Matcher(compiled)
-        )
+        self.runner: Runner = Matcher(compiled) if isinstance(compiled, Automaton) else Windower(compiled)
+        self.accepts = self.runner.accepts
         self.states: dict[Any, Any] = {}
         self.by = compiled.info.by
+        self.key_of = _key_function(self.by)
 
-    def new_state(self, key: tuple[Any, ...]) -> Any:
-        return WindowKeyState(key) if self.window else KeyState(key)
-
-    def deadline(self, state: Any) -> int | None:
-        if self.window:
-            assert isinstance(self.runner, Windower)
-            return state.next_deadline(self.runner.plan)  # type: ignore[no-any-return]
-        assert isinstance(self.runner, Matcher)
-        return state.next_deadline(self.runner.within)  # type: ignore[no-any-return]
+    def values(self, data: Mapping[str, Any]) -> tuple[Any, ...]:
+        return tuple(_field(data, p) for p in self.by)
 
 
 class _Group:
-    """The rules that share one allowed lateness, and so one watermark."""
+    """The rules that share one allowed lateness, and so one watermark: their
+    reorder buffer and their timers (a heap of (deadline, n, rule, key); the
+    deadline a key's timer is set for is kept on its state as `due`)."""
 
     def __init__(self, lateness_ms: int) -> None:
         self.lateness_ms = lateness_ms
@@ -103,7 +115,8 @@ class _Group:
         self.by_type: dict[str, list[_Rule]] = {}
         self.any_type: list[_Rule] = []
         self.buffer = ReorderBuffer()
-        self.timers = Timers()
+        self.timers: list[tuple[int, int, _Rule, Any]] = []
+        self.timer_count = 0
         self.seq = 0
         self.watermark = NO_WATERMARK
 
@@ -120,6 +133,37 @@ class _Group:
     def rules_for(self, event_type: str) -> list[_Rule]:
         rules = self.by_type.get(event_type)
         return rules if rules is not None else self.any_type
+
+
+def _key_function(by: tuple[tuple[str, ...], ...]) -> Callable[[Mapping[str, Any]], Any]:
+    """BY values of an event → its state key (None: unkeyed). A single
+    top-level field, the common case, is one dict lookup."""
+    if not by:
+        return lambda data: ()
+    if len(by) == 1 and len(by[0]) == 1:
+        name = by[0][0]
+
+        def one_field(data: Mapping[str, Any]) -> Any:
+            value = data.get(name)
+            if value is None or type(value) in _PLAIN_KEYS:
+                return value
+            return _key_token(value)
+
+        return one_field
+
+    def many_fields(data: Mapping[str, Any]) -> Any:
+        tokens = []
+        for path in by:
+            value = _field(data, path)
+            if value is None:
+                return None
+            tokens.append(_key_token(value))
+        return tokens[0] if len(tokens) == 1 else tuple(tokens)
+
+    return many_fields
+
+
+_PLAIN_KEYS = frozenset((str, int, float))
 
 
 def _key_token(value: Any) -> Any:
@@ -320,19 +364,44 @@ class Engine:
         to the dead-letter callbacks, never raised)."""
         if self.closed:
             raise UsageError("engine is closed")
-        began = time.perf_counter()
-        self.counters["events_in"] += 1
-        self._last_arrival = time.monotonic()
-        try:
-            event = read_event(raw, self.options.fields)
-        except EventError as exc:
-            self._reject(raw, str(exc))
-            return []
+        counters = self.counters
+        counters["events_in"] += 1
+        # Latency of the first events, then of every 64th.
+        sample = counters["events_in"] <= 256 or not counters["events_in"] & 63
+        began = time.perf_counter() if sample else 0.0
+        if self.options.idle_timeout_ms is not None:
+            self._last_arrival = time.monotonic()
+        event = self._fast_event(raw)
+        if event is None:
+            try:
+                event = read_event(raw, self.options.fields)
+            except EventError as exc:
+                self._reject(raw, str(exc))
+                return []
         matches = self._accept(event)
-        self._latencies.append(time.perf_counter() - began)
+        if sample:
+            self._latencies.append(time.perf_counter() - began)
         if self.session is not None:
-            self.session.after({"events": self.counters["events_in"]})
+            self.session.after({"events": counters["events_in"]})
         return matches
+
+    def _fast_event(self, raw: Any) -> Event | None:
+        """The common case inline: a dict with a string type, a numeric time
+        in range and a string id. None means: take the careful path."""
+        if type(raw) is not dict:
+            return None
+        fields = self.options.fields
+        event_type = raw.get(fields.type_field)
+        ts: Any = raw.get(fields.time_field)
+        if type(event_type) is not str or not event_type or type(ts) not in _PLAIN_TIMES:
+            return None
+        if not -1e12 < ts < 1e12 if fields.time_unit == "s" else not -1e15 < ts < 1e15:
+            return None  # out of range, or NaN: the careful path says why
+        event_id = raw.get(fields.id_field)
+        if type(event_id) is not str:
+            return None
+        ts_ms = round(ts * 1000) if fields.time_unit == "s" else round(ts)
+        return Event(raw, event_type, ts_ms, event_id)
 
     def reject(self, raw: Any, reason: str) -> None:
         """Count and dead-letter input that could not even be decoded (a line
@@ -350,18 +419,20 @@ class Engine:
             self.counters["deduped"] += 1
             return []
         watermark = self.watermark
-        late_for = [g for g in self._group_list if event.ts_ms < watermark - g.lateness_ms]
+        groups = self._group_list
+        ts = event.ts_ms
+        late_for = [g for g in groups if ts < watermark - g.lateness_ms] if watermark != NO_WATERMARK else ()
         if late_for:
             self._late(event, watermark)
-            if len(late_for) == len(self._group_list):
+            if len(late_for) == len(groups):
                 return []
         self._remember(event)
         self.counters["accepted"] += 1
-        if event.ts_ms > self.max_ts:
-            self.max_ts = event.ts_ms
-        shared = len(self._group_list) == 1
-        for group in self._group_list:
-            if group not in late_for and group.rules_for(event.type):
+        if ts > self.max_ts:
+            self.max_ts = ts
+        shared = len(groups) == 1
+        for group in groups:
+            if group not in late_for and (group.by_type.get(event.type) or group.any_type):
                 group.buffer.add(event if shared else attrs.evolve(event))
         return self._run_until(self.watermark)
 
@@ -446,102 +517,76 @@ class Engine:
             rule_watermark = FOREVER if final else watermark - group.lateness_ms
             # Events at the watermark itself are released too: a later one
             # with the same time is not late and queues behind them.
-            for event in group.buffer.release(rule_watermark):
-                self._fire_timers(group, event.ts_ms, out)
+            buffered = group.buffer.heap
+            while buffered and buffered[0][0] <= rule_watermark:
+                event = heapq.heappop(buffered)[2]
+                if group.timers and group.timers[0][0] <= event.ts_ms:
+                    self._fire_timers(group, event.ts_ms, out)
                 event.seq = group.seq
                 group.seq += 1
                 self._dispatch(group, event, out)
             if rule_watermark > group.watermark:
                 group.watermark = rule_watermark
-                self._fire_timers(group, rule_watermark, out)
+                if group.timers and group.timers[0][0] <= rule_watermark:
+                    self._fire_timers(group, rule_watermark, out)
         if out:
             self._deliver(out)
         return out
 
     def _fire_timers(self, group: _Group, watermark: int, out: list[Match]) -> None:
-        due = group.timers.pop_due(watermark)
-        if not due:
-            return
+        """Expire every key whose deadline the watermark has reached."""
+        timers = group.timers
         batch: list[tuple[Any, Match]] = []
-        for rule_index, key in due:
-            rule = self.rules[rule_index]
+        while timers and timers[0][0] <= watermark:
+            deadline, _, rule, key = heapq.heappop(timers)
             state = rule.states.get(key)
-            if state is None:
-                continue
-            if isinstance(rule.runner, Windower):
-                for match in rule.runner.on_watermark(state, watermark):
-                    batch.append((_window_order(match), match))
-            else:
-                matcher = rule.runner
-                assert isinstance(matcher, Matcher)
-                for run in matcher.on_watermark(state, watermark):
-                    batch.append((_order(run, rule), matcher.to_match(run, self._key_dict(rule, state))))
+            if state is None or state.due != deadline:
+                continue  # stale: the key was dropped or rescheduled
+            state.due = None
+            batch.extend(rule.runner.expire(state, watermark))
             self._reschedule(group, rule, key, state)
-        batch.sort(key=lambda item: item[0])
+        if len(batch) > 1:
+            batch.sort(key=_first)
         out.extend(match for _, match in batch)
 
     def _dispatch(self, group: _Group, event: Event, out: list[Match]) -> None:
-        batch: list[tuple[Any, Match]] = []
         data = event.data
-        for rule in group.rules_for(event.type):
-            if isinstance(rule.runner, Windower) and not rule.runner.accepts(data):
+        batch: list[tuple[Any, Match]] = []
+        for rule in group.by_type.get(event.type) or group.any_type:
+            if rule.accepts is not None and not rule.accepts(data):
                 continue
-            key = self._key(rule, data)
+            key = rule.key_of(data)
             if key is None:
                 self.counters["unkeyed"] += 1
                 continue
             state = rule.states.get(key)
             if state is None:
-                state = rule.states[key] = rule.new_state(tuple(_field(data, p) for p in rule.by))
-            if isinstance(rule.runner, Windower):
-                for match in rule.runner.on_event(state, event):
-                    batch.append((_window_order(match), match))
-            else:
-                matcher = rule.runner
-                assert isinstance(matcher, Matcher)
-                for run in matcher.on_event(state, event):
-                    batch.append((_order(run, rule), matcher.to_match(run, self._key_dict(rule, state))))
+                state = rule.states[key] = rule.runner.new_state(rule.values(data))
+            found = rule.runner.feed(state, event)
+            if found:
+                batch.extend(found)
             self._reschedule(group, rule, key, state)
-        if len(batch) > 1:
-            batch.sort(key=lambda item: item[0])
-        out.extend(match for _, match in batch)
+        if batch:
+            if len(batch) > 1:
+                batch.sort(key=_first)
+            out.extend(match for _, match in batch)
 
     def _reschedule(self, group: _Group, rule: _Rule, key: Any, state: Any) -> None:
-        deadline = rule.deadline(state)
+        """Keep a timer at the key's next deadline; drop a key with no state."""
+        deadline = rule.runner.deadline(state)
         if deadline is None:
-            if not (state.runs if not rule.window else state.open):
+            if rule.runner.is_empty(state):
                 del rule.states[key]
             return
-        group.timers.schedule(deadline, rule.index, key)
-
-    @staticmethod
-    def _key(rule: _Rule, data: Mapping[str, Any]) -> Any:
-        by = rule.by
-        if not by:
-            return ()
-        if len(by) == 1:
-            value = _field(data, by[0])
-            return None if value is None else _key_token(value)
-        values = []
-        for path in by:
-            value = _field(data, path)
-            if value is None:
-                return None
-            values.append(_key_token(value))
-        return tuple(values)
+        if state.due is None or deadline < state.due:
+            state.due = deadline
+            group.timer_count += 1  # tie-breaker: keys of mixed types do not compare
+            heapq.heappush(group.timers, (deadline, group.timer_count, rule, key))
 
     @staticmethod
     def key_token(rule: _Rule, values: tuple[Any, ...]) -> Any:
         """The dict key of a rule's state for these BY values."""
-        if not rule.by:
-            return ()
-        if len(rule.by) == 1:
-            return _key_token(values[0])
-        return tuple(_key_token(v) for v in values)
-
-    @staticmethod
-    def _key_dict(rule: _Rule, state: Any) -> dict[str, Any]:
-        return dict(zip(rule.info.by_names, state.key, strict=True))
+        return rule.key_of(_as_data(rule, values))
 
     def _deliver(self, matches: list[Match]) -> None:
         self.counters["matches_out"] += len(matches)
@@ -565,8 +610,8 @@ class Engine:
                 return None
             return latencies[min(len(latencies) - 1, int(p * len(latencies)))] * 1000
 
-        partial = sum(len(s.runs) for r in self.rules if not r.window for s in r.states.values())
-        windows = sum(len(s.open) for r in self.rules if r.window for s in r.states.values())
+        partial = sum(len(s.runs) for r in self.rules if isinstance(r.runner, Matcher) for s in r.states.values())
+        windows = sum(len(s.open) for r in self.rules if isinstance(r.runner, Windower) for s in r.states.values())
         timed_out = sum(r.runner.timed_out for r in self.rules if isinstance(r.runner, Matcher))
         watermark = self.watermark
         return {
@@ -591,19 +636,26 @@ def _digest(parts: list[str]) -> str:
     return hashlib.blake2b("\x00".join(parts).encode(), digest_size=16).hexdigest()
 
 
-def _span_ms(runner: Matcher | Windower) -> int:
+def _span_ms(runner: Runner) -> int:
     if isinstance(runner, Windower):
         return runner.plan.size_ms
+    assert isinstance(runner, Matcher)
     return runner.within or 0
 
 
-def _order(run: Any, rule: _Rule) -> tuple[int, str, tuple[int, ...], str]:
-    """SPEC section 3: by first event time, rule name, event positions."""
-    return (run.start_ts, rule.info.name, run.positions(), "")
+def _first(item: tuple[Any, Match]) -> Any:
+    return item[0]
 
 
-def _window_order(match: Match) -> tuple[int, str, tuple[int, ...], str]:
-    """Windows closing together: by start, rule, end, then key (so the
-    order never depends on the timers' history, e.g. across a restore)."""
-    key = orjson.dumps(match.key, option=orjson.OPT_SORT_KEYS | orjson.OPT_NON_STR_KEYS).decode()
-    return (match.start_ms, match.rule, (match.end_ms,), key)
+def _as_data(rule: _Rule, values: tuple[Any, ...]) -> dict[str, Any]:
+    """Rebuild an event-shaped mapping holding just these BY values."""
+    data: dict[str, Any] = {}
+    for path, value in zip(rule.by, values, strict=True):
+        target = data
+        for part in path[:-1]:
+            target = target.setdefault(part, {})
+        target[path[-1]] = value
+    return data
+
+
+_PLAIN_TIMES = frozenset((int, float))

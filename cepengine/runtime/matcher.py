@@ -64,20 +64,16 @@ class Run:
 
 
 class KeyState:
-    """The mutable state of one rule for one key: its runs."""
+    """The mutable state of one rule for one key: its runs, oldest first
+    (runs are created in event-time order, and branches stay beside their
+    parent). `due` is the deadline a timer is set for (engine bookkeeping)."""
 
-    __slots__ = ("key", "runs")
+    __slots__ = ("due", "key", "runs")
 
     def __init__(self, key: tuple[Any, ...]) -> None:
         self.key = key
         self.runs: list[Run] = []
-
-    def next_deadline(self, within_ms: int | None) -> int | None:
-        """The watermark at which the earliest run times out or its trailing
-        NOT settles: once the watermark passes first.ts + WITHIN."""
-        if within_ms is None or not self.runs:
-            return None
-        return min(run.start_ts for run in self.runs) + within_ms + 1
+        self.due: int | None = None
 
 
 Predicate = Callable[[Any, Node | None], bool] | None
@@ -104,11 +100,22 @@ class _TypeTable:
         ]
 
 
+Ordered = tuple[tuple[Any, ...], Match]
+
+
 class Matcher:
-    """Executes one automaton; holds no per-key state itself."""
+    """Executes one automaton; holds no per-key state itself.
+
+    The engine drives every rule through the same five calls: `new_state`,
+    `feed` (an event), `expire` (the watermark), `deadline` and `is_empty`;
+    `feed` and `expire` return matches with their SPEC ordering key."""
+
+    accepts = None  # no pre-filter: the type index already chose the events
 
     def __init__(self, automaton: Automaton) -> None:
         self.automaton = automaton
+        self.name = automaton.info.name
+        self.by_names = automaton.info.by_names
         self.states = automaton.states
         self.predicates = [s.predicate.fn if s.predicate else None for s in automaton.states]
         self.within = automaton.within_ms
@@ -119,6 +126,35 @@ class Matcher:
         self.quantified = automaton.quantified_aliases
         self._tables: dict[str, _TypeTable] = {}
         self.timed_out = 0
+
+    # -- the runner interface ------------------------------------------------------------
+
+    @staticmethod
+    def new_state(key: tuple[Any, ...]) -> KeyState:
+        return KeyState(key)
+
+    @staticmethod
+    def is_empty(state: KeyState) -> bool:
+        return not state.runs
+
+    def deadline(self, state: KeyState) -> int | None:
+        """The watermark at which the oldest run times out or its trailing
+        NOT settles: once the watermark passes first.ts + WITHIN."""
+        if self.within is None or not state.runs:
+            return None
+        return state.runs[0].start_ts + self.within + 1
+
+    def feed(self, state: KeyState, event: Event) -> list[Ordered]:
+        completed = self.on_event(state, event)
+        return [self._ordered(run, state) for run in completed] if completed else []
+
+    def expire(self, state: KeyState, watermark: int) -> list[Ordered]:
+        return [self._ordered(run, state) for run in self.on_watermark(state, watermark)]
+
+    def _ordered(self, run: Run, state: KeyState) -> Ordered:
+        """SPEC section 3: by first event time, rule name, event positions."""
+        key = dict(zip(self.by_names, state.key, strict=True))
+        return (run.start_ts, self.name, run.positions(), ""), self.to_match(run, key)
 
     def table(self, event_type: str) -> _TypeTable:
         table = self._tables.get(event_type)

@@ -25,7 +25,7 @@ from typing import TYPE_CHECKING, Any
 
 from cepengine.errors import StoreError
 from cepengine.events import Event
-from cepengine.runtime.matcher import KeyState, Node, Run
+from cepengine.runtime.matcher import KeyState, Matcher, Node, Run
 from cepengine.runtime.windows import Accumulator, Windower, WindowKeyState
 
 if TYPE_CHECKING:
@@ -68,6 +68,7 @@ def snapshot(engine: Engine, include_dedup: bool = True) -> dict[str, Any]:
             keys = [_window_key(state, plan) for state in rule.states.values()]
             timed_out = 0
         else:
+            assert isinstance(rule.runner, Matcher)
             keys = [_pattern_key(state, events) for state in rule.states.values()]
             timed_out = rule.runner.timed_out
         rules[rule.info.name] = {"fingerprint": engine.fingerprints[rule.index], "timed_out": timed_out, "keys": keys}
@@ -166,7 +167,7 @@ def _restore(engine: Engine, data: dict[str, Any]) -> list[str]:
             rule.states[token] = state
             group = next(g for g in engine._group_list if rule in g.rules)
             engine._reschedule(group, rule, token, state)
-        if not isinstance(rule.runner, Windower):
+        if isinstance(rule.runner, Matcher):
             rule.runner.timed_out = saved_rule["timed_out"]
     for event_id, ts in data.get("dedup") or ():
         engine.remember_id(event_id, ts)

@@ -125,34 +125,47 @@ class WindowKeyState:
     A session keeps at most one open window (events arrive in time order):
     `session_last` is its last event time."""
 
-    __slots__ = ("key", "open", "session_last")
+    __slots__ = ("due", "key", "open", "session_last")
 
     def __init__(self, key: tuple[Any, ...]) -> None:
         self.key = key
         self.open: dict[int, Accumulator] = {}
         self.session_last = -1
-
-    def next_deadline(self, plan: WindowPlan) -> int | None:
-        """When the earliest open window closes (its end; for a session the
-        watermark must pass the end, hence +1)."""
-        if not self.open:
-            return None
-        if plan.kind == "session":
-            return self.session_last + plan.size_ms + 1
-        return min(self.open) + plan.size_ms
+        self.due: int | None = None
 
 
 class Windower:
-    """Executes one window plan; holds no per-key state itself."""
+    """Executes one window plan; holds no per-key state itself. Same runner
+    interface as matcher.Matcher."""
 
     def __init__(self, plan: WindowPlan) -> None:
         self.plan = plan
-        self.filter = plan.filter.fn if plan.filter else None
+        # The FROM element's predicate, applied before the key is read so
+        # that events the rule does not want are not counted as unkeyed.
+        self.accepts = plan.filter.fn if plan.filter else None
 
-    def accepts(self, data: Any) -> bool:
-        """The FROM element's predicate: applied before the key is read, so
-        events the rule does not want are not counted as unkeyed."""
-        return self.filter is None or bool(self.filter(data))
+    @staticmethod
+    def new_state(key: tuple[Any, ...]) -> WindowKeyState:
+        return WindowKeyState(key)
+
+    @staticmethod
+    def is_empty(state: WindowKeyState) -> bool:
+        return not state.open
+
+    def deadline(self, state: WindowKeyState) -> int | None:
+        """When the earliest open window closes (its end; for a session the
+        watermark must pass the end, hence +1)."""
+        if not state.open:
+            return None
+        if self.plan.kind == "session":
+            return state.session_last + self.plan.size_ms + 1
+        return min(state.open) + self.plan.size_ms
+
+    def feed(self, state: WindowKeyState, event: Event) -> list[tuple[tuple[Any, ...], Match]]:
+        return [(_order(m), m) for m in self.on_event(state, event)]
+
+    def expire(self, state: WindowKeyState, watermark: int) -> list[tuple[tuple[Any, ...], Match]]:
+        return [(_order(m), m) for m in self.on_watermark(state, watermark)]
 
     def on_event(self, ks: WindowKeyState, event: Event) -> list[Match]:
         """Add an accepted event to its key's windows (sessions may close)."""
@@ -220,3 +233,10 @@ class Windower:
             severity=info.severity,
             tags=info.tags,
         )
+
+
+def _order(match: Match) -> tuple[int, str, tuple[int, ...], str]:
+    """Windows closing together: by start, rule, end, then key (so the
+    order never depends on the timers' history, e.g. across a restore)."""
+    key = orjson.dumps(match.key, option=orjson.OPT_SORT_KEYS | orjson.OPT_NON_STR_KEYS).decode()
+    return (match.start_ms, match.rule, (match.end_ms,), key)
