@@ -63,11 +63,9 @@ D3  "Complete" in condition 7 means structurally complete: conditions 1-4 and
     complete, the run goes on) is COMPLETE_INCLUDES_WHERE = True.
 D4  A NOT between elements constrains only when an event is bound on both sides
     of it (the elements next to it may be optional and unbound). A NOT is
-    trailing when no positive element follows it in the SEQ; a NOT followed
-    only by optional elements that bound nothing constrains nothing. (The
-    engine instead treats that case as a trailing NOT, and without WITHIN
-    fails an assertion; test_differential does not generate it while
-    NOT_BEFORE_OPTIONAL_TAIL is False.)
+    trailing when only optional elements (or none) follow it in the SEQ: it is
+    settled by the watermark, needs WITHIN (check's E011), and the optional
+    elements after it never bind (the match is complete before them).
 D5  A NOT element's predicate sees the aliases of the positive elements before
     it, with all their events.
 D6  The watermark is advanced by every input event, whatever its type or
@@ -438,7 +436,8 @@ class _Matcher:
         self.within: Fraction | None = None
         if rule.pattern.within is not None:
             self.within = Fraction(rule.pattern.within.ms, 1000)
-        self.trailing = [n for n in self.negatives if n.before == len(self.positives)]
+        # DECISION D4: a NOT is trailing when nothing positive must follow it.
+        self.trailing = [n for n in self.negatives if all(p.min == 0 for p in self.positives[n.before :])]
         if self.trailing and self.within is None:
             raise UnsupportedRule("trailing NOT without WITHIN (E011)")
         aliases = [p.alias for p in self.positives] + [n.alias for n in self.negatives]

@@ -86,7 +86,7 @@ QUANTIFIERS = (
 # A NOT followed only by optional elements (SEQ(a, NOT c, b?)): when they bind
 # nothing, docs/semantics.md leaves the NOT undefined (reference DECISION D4
 # makes it constrain nothing). Generated only when this is True.
-NOT_BEFORE_OPTIONAL_TAIL = False
+NOT_BEFORE_OPTIONAL_TAIL = True
 
 
 # ---- rules -----------------------------------------------------------------------

@@ -87,20 +87,20 @@ def first_elements(pattern: ast.Pattern) -> list[ast.Element]:
             found: list[ast.Element] = []
             for item in pattern.items:
                 found.extend(first_elements(item))
-                if not _can_be_empty(item):
+                if not can_be_empty(item):
                     break
             return found
         case ast.AndPattern() | ast.OrPattern():
             return [e for item in pattern.items for e in first_elements(item)]
 
 
-def _can_be_empty(pattern: ast.Pattern) -> bool:
+def can_be_empty(pattern: ast.Pattern) -> bool:
     match pattern:
         case ast.Element():
             return pattern.optional
         case ast.NotPattern():
             return True
         case ast.Seq() | ast.AndPattern():
-            return all(_can_be_empty(i) for i in pattern.items)
+            return all(can_be_empty(i) for i in pattern.items)
         case ast.OrPattern():
-            return any(_can_be_empty(i) for i in pattern.items)
+            return any(can_be_empty(i) for i in pattern.items)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from cepengine.check.scope import first_elements
+from cepengine.check.scope import can_be_empty, first_elements
 from cepengine.diagnostics import Diagnostic, error, warning
 from cepengine.syntax import ast
 
@@ -122,12 +122,12 @@ def _nots_in_seq(seq: ast.Seq, within: ast.Duration | None, first: bool, last: b
             continue
         if item.element.quantifier is not None:
             yield error("E009", "NOT cannot take a quantifier: absence of one event is absence of all", item.span)
-        if index == 0 and first:
+        if first and all(can_be_empty(before) for before in seq.items[:index]):
             yield error("E008", "NOT cannot be first in a SEQ: absence needs an event to start from", item.span)
-        elif index == end and last and within is None:
+        elif last and within is None and all(can_be_empty(rest) for rest in seq.items[index + 1 :]):
             yield error(
                 "E011",
-                "a trailing NOT needs WITHIN: without it the absence is never settled",
+                "a trailing NOT (nothing required after it) needs WITHIN: without it the absence is never settled",
                 item.span,
             )
 
