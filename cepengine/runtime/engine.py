@@ -89,19 +89,18 @@ class _Rule:
     """One compiled rule inside the engine: its runner, key function and
     per-key states (dict key: the BY values as tokens with JSON equality)."""
 
-    __slots__ = ("accepts", "by", "index", "info", "key_of", "runner", "states")
+    __slots__ = ("accepts", "by", "index", "info", "key_of", "matcher", "runner", "states", "values")
 
     def __init__(self, index: int, compiled: CompiledRule) -> None:
         self.index = index
         self.info: RuleInfo = compiled.info
         self.runner: Runner = Matcher(compiled) if isinstance(compiled, Automaton) else Windower(compiled)
         self.accepts = self.runner.accepts
+        self.matcher = self.runner if isinstance(self.runner, Matcher) else None
         self.states: dict[Any, Any] = {}
         self.by = compiled.info.by
         self.key_of = _key_function(self.by)
-
-    def values(self, data: Mapping[str, Any]) -> tuple[Any, ...]:
-        return tuple(_field(data, p) for p in self.by)
+        self.values = _values_function(self.by)
 
 
 class _Group:
@@ -161,6 +160,14 @@ def _key_function(by: tuple[tuple[str, ...], ...]) -> Callable[[Mapping[str, Any
         return tokens[0] if len(tokens) == 1 else tuple(tokens)
 
     return many_fields
+
+
+def _values_function(by: tuple[tuple[str, ...], ...]) -> Callable[[Mapping[str, Any]], tuple[Any, ...]]:
+    """BY values of an event as written (for the match's `key`)."""
+    if len(by) == 1 and len(by[0]) == 1:
+        name = by[0][0]
+        return lambda data: (data.get(name),)
+    return lambda data: tuple(_field(data, path) for path in by)
 
 
 _PLAIN_KEYS = frozenset((str, int, float))
@@ -247,6 +254,14 @@ class Engine:
             lateness = self.options.allowed_lateness_ms if lateness is None else lateness
             self._groups.setdefault(lateness, _Group(lateness)).add(rule)
         self._group_list = sorted(self._groups.values(), key=lambda g: g.lateness_ms)
+        self._only_group = self._group_list[0] if len(self._group_list) == 1 else None
+        fields = self.options.fields
+        self._field_names = (
+            fields.type_field,
+            fields.time_field,
+            fields.id_field,
+            1000 if fields.time_unit == "s" else 1,
+        )
         self._max_lateness = max((g.lateness_ms for g in self._group_list), default=0)
         # Dedup keeps an id until its event could only be late (and then some:
         # the longest WITHIN / window, so a replay within a run's reach is caught).
@@ -378,7 +393,8 @@ class Engine:
             except EventError as exc:
                 self._reject(raw, str(exc))
                 return []
-        matches = self._accept(event)
+        only = self._only_group
+        matches = self._accept_one(event, only) if only is not None else self._accept(event)
         if sample:
             self._latencies.append(time.perf_counter() - began)
         if self.session is not None:
@@ -390,18 +406,18 @@ class Engine:
         in range and a string id. None means: take the careful path."""
         if type(raw) is not dict:
             return None
-        fields = self.options.fields
-        event_type = raw.get(fields.type_field)
-        ts: Any = raw.get(fields.time_field)
+        type_field, time_field, id_field, scale = self._field_names
+        event_type = raw.get(type_field)
+        ts: Any = raw.get(time_field)
         if type(event_type) is not str or not event_type or type(ts) not in _PLAIN_TIMES:
             return None
-        if not -1e12 < ts < 1e12 if fields.time_unit == "s" else not -1e15 < ts < 1e15:
+        ts_ms = ts * scale
+        if not -1e15 < ts_ms < 1e15:
             return None  # out of range, or NaN: the careful path says why
-        event_id = raw.get(fields.id_field)
+        event_id = raw.get(id_field)
         if type(event_id) is not str:
             return None
-        ts_ms = round(ts * 1000) if fields.time_unit == "s" else round(ts)
-        return Event(raw, event_type, ts_ms, event_id)
+        return Event(raw, event_type, round(ts_ms), event_id)
 
     def reject(self, raw: Any, reason: str) -> None:
         """Count and dead-letter input that could not even be decoded (a line
@@ -435,6 +451,51 @@ class Engine:
             if group not in late_for and (group.by_type.get(event.type) or group.any_type):
                 group.buffer.add(event if shared else attrs.evolve(event))
         return self._run_until(self.watermark)
+
+    def _accept_one(self, event: Event, group: _Group) -> list[Match]:
+        """_accept for the usual case of one lateness group, inlined: this is
+        the per-event hot path."""
+        event_id = event.id
+        seen = self._seen_ids
+        if event_id in seen:
+            self.counters["deduped"] += 1
+            return []
+        ts = event.ts_ms
+        max_ts = self.max_ts
+        delay = self.options.max_delay_ms
+        if max_ts != NO_WATERMARK and ts < max_ts - delay - group.lateness_ms:
+            self._late(event, max_ts - delay)
+            return []
+        seen[event_id] = ts
+        order = self._seen_order
+        order.append((ts, event_id))
+        if self._new_ids is not None:
+            self._new_ids.append((event_id, ts))
+        if ts > max_ts:
+            self.max_ts = max_ts = ts
+        watermark = max_ts - delay
+        horizon = watermark - self.dedup_retention_ms
+        while order[0][0] < horizon:
+            _, old = order.popleft()
+            if seen.get(old, horizon) < horizon:
+                del seen[old]
+        self.counters["accepted"] += 1
+        buffer = group.buffer
+        if group.by_type.get(event.type) or group.any_type:
+            buffer.arrivals += 1
+            heapq.heappush(buffer.heap, (ts, buffer.arrivals, event))
+        out: list[Match] = []
+        rule_watermark = watermark - group.lateness_ms
+        buffered = group.buffer.heap
+        if buffered and buffered[0][0] <= rule_watermark:
+            self._release(group, rule_watermark, out)
+        elif rule_watermark > group.watermark:
+            group.watermark = rule_watermark
+            if group.timers and group.timers[0][0] <= rule_watermark:
+                self._fire_timers(group, rule_watermark, out)
+        if out:
+            self._deliver(out)
+        return out
 
     def _late(self, event: Event, watermark: int) -> None:
         self.counters["late"] += 1
@@ -514,24 +575,29 @@ class Engine:
     def _run_until(self, watermark: int, final: bool = False) -> list[Match]:
         out: list[Match] = []
         for group in self._group_list:
-            rule_watermark = FOREVER if final else watermark - group.lateness_ms
-            # Events at the watermark itself are released too: a later one
-            # with the same time is not late and queues behind them.
-            buffered = group.buffer.heap
-            while buffered and buffered[0][0] <= rule_watermark:
-                event = heapq.heappop(buffered)[2]
-                if group.timers and group.timers[0][0] <= event.ts_ms:
-                    self._fire_timers(group, event.ts_ms, out)
-                event.seq = group.seq
-                group.seq += 1
-                self._dispatch(group, event, out)
-            if rule_watermark > group.watermark:
-                group.watermark = rule_watermark
-                if group.timers and group.timers[0][0] <= rule_watermark:
-                    self._fire_timers(group, rule_watermark, out)
+            self._release(group, FOREVER if final else watermark - group.lateness_ms, out)
         if out:
             self._deliver(out)
         return out
+
+    def _release(self, group: _Group, rule_watermark: int, out: list[Match]) -> None:
+        """Process the group's buffered events up to its watermark, in
+        order, firing timers as event time passes them. Events at the
+        watermark itself are released too: a later one with the same time is
+        not late and queues behind them."""
+        buffered = group.buffer.heap
+        timers = group.timers
+        while buffered and buffered[0][0] <= rule_watermark:
+            event = heapq.heappop(buffered)[2]
+            if timers and timers[0][0] <= event.ts_ms:
+                self._fire_timers(group, event.ts_ms, out)
+            event.seq = group.seq
+            group.seq += 1
+            self._dispatch(group, event, out)
+        if rule_watermark > group.watermark:
+            group.watermark = rule_watermark
+            if timers and timers[0][0] <= rule_watermark:
+                self._fire_timers(group, rule_watermark, out)
 
     def _fire_timers(self, group: _Group, watermark: int, out: list[Match]) -> None:
         """Expire every key whose deadline the watermark has reached."""
@@ -559,13 +625,31 @@ class Engine:
             if key is None:
                 self.counters["unkeyed"] += 1
                 continue
-            state = rule.states.get(key)
+            states = rule.states
+            state = states.get(key)
             if state is None:
-                state = rule.states[key] = rule.runner.new_state(rule.values(data))
-            found = rule.runner.feed(state, event)
-            if found:
-                batch.extend(found)
-            self._reschedule(group, rule, key, state)
+                state = states[key] = rule.runner.new_state(rule.values(data))
+            matcher = rule.matcher
+            if matcher is None:
+                found = rule.runner.feed(state, event)
+                if found:
+                    batch.extend(found)
+                self._reschedule(group, rule, key, state)
+                continue
+            # Pattern rules, inlined (the hot path): Matcher.feed and
+            # _reschedule, with the oldest run's deadline read directly.
+            done = matcher.on_event(state, event)
+            if done:
+                batch.extend(matcher.ordered(run, state) for run in done)
+            runs = state.runs
+            if not runs:
+                del states[key]
+            elif matcher.within is not None:
+                deadline = runs[0].start_ts + matcher.within + 1
+                if state.due is None or deadline < state.due:
+                    state.due = deadline
+                    group.timer_count += 1
+                    heapq.heappush(group.timers, (deadline, group.timer_count, rule, key))
         if batch:
             if len(batch) > 1:
                 batch.sort(key=_first)

@@ -81,9 +81,10 @@ ITERATE = Entry(-2)  # "take the event into the current state again"
 
 
 class _TypeTable:
-    """For one event type: per state, whether the type can iterate it and the
-    follow entries whose target accepts the type; the start entries; the
-    guards the type can trip."""
+    """For one event type, what it can do, precomputed once: per state, the
+    predicate of another iteration (None: the type cannot iterate it; TRUE:
+    no predicate) and the follow entries whose target accepts the type, with
+    their predicates; the start entries; the guards the type can trip."""
 
     __slots__ = ("guards", "iterate", "start", "step")
 
@@ -91,13 +92,23 @@ class _TypeTable:
         def accepts(type_name: str | None) -> bool:
             return type_name is None or type_name == event_type
 
+        def predicate(state: State) -> Any:
+            return state.predicate.fn if state.predicate is not None else _true
+
         states = automaton.states
-        self.iterate = [accepts(s.type_name) and s.max > 1 for s in states]
-        self.step = [[e for e in s.follow if accepts(states[e.target].type_name)] for s in states]
-        self.start = [e for e in automaton.start if accepts(states[e.target].type_name)]
-        self.guards = [
-            (1 << g.index, g.predicate.fn if g.predicate else None) for g in automaton.guards if accepts(g.type_name)
+        self.iterate = [predicate(s) if accepts(s.type_name) and s.max > 1 else None for s in states]
+        self.step = [
+            [(e, predicate(states[e.target])) for e in s.follow if accepts(states[e.target].type_name)]
+            for s in states
         ]
+        self.start = [(e, predicate(states[e.target])) for e in automaton.start if accepts(states[e.target].type_name)]
+        self.guards = [
+            (1 << g.index, g.predicate.fn if g.predicate else _true) for g in automaton.guards if accepts(g.type_name)
+        ]
+
+
+def _true(_data: Any, _node: Any) -> bool:
+    return True
 
 
 Ordered = tuple[tuple[Any, ...], Match]
@@ -117,7 +128,6 @@ class Matcher:
         self.name = automaton.info.name
         self.by_names = automaton.info.by_names
         self.states = automaton.states
-        self.predicates = [s.predicate.fn if s.predicate else None for s in automaton.states]
         self.within = automaton.within_ms
         self.strict = automaton.selection == "STRICT"
         self.any = automaton.selection == "SKIP_TILL_ANY"
@@ -146,12 +156,12 @@ class Matcher:
 
     def feed(self, state: KeyState, event: Event) -> list[Ordered]:
         completed = self.on_event(state, event)
-        return [self._ordered(run, state) for run in completed] if completed else []
+        return [self.ordered(run, state) for run in completed] if completed else []
 
     def expire(self, state: KeyState, watermark: int) -> list[Ordered]:
-        return [self._ordered(run, state) for run in self.on_watermark(state, watermark)]
+        return [self.ordered(run, state) for run in self.on_watermark(state, watermark)]
 
-    def _ordered(self, run: Run, state: KeyState) -> Ordered:
+    def ordered(self, run: Run, state: KeyState) -> Ordered:
         """SPEC section 3: by first event time, rule name, event positions."""
         key = dict(zip(self.by_names, state.key, strict=True))
         return (run.start_ts, self.name, run.positions(), ""), self.to_match(run, key)
@@ -168,35 +178,34 @@ class Matcher:
         """Feed one event (already in time order) to a key's runs. Returns
         the runs it completed, in emission order, with the after-match skip
         applied."""
-        table = self.table(event.type)
-        data = event.data
+        table = self._tables.get(event.type) or self.table(event.type)
         survivors: list[Run] = []
         completed: list[Run] = []
-        for run in ks.runs:
-            if run.deadline >= 0:
-                if not self._trips_trailing(run, table, data):
-                    survivors.append(run)
-                continue
-            self._step(run, event, table, survivors, completed)
-        self._start(event, table, survivors, completed)
+        if ks.runs:
+            data = event.data
+            for run in ks.runs:
+                if run.deadline >= 0:
+                    if not self._trips_trailing(run, table, data):
+                        survivors.append(run)
+                    continue
+                self._step(run, event, table, survivors, completed)
+        if table.start:
+            self._start(event, table, survivors, completed)
         ks.runs = survivors
-        return self._emit(ks, completed)
+        return self._emit(ks, completed) if completed else completed
 
     def _step(self, run: Run, event: Event, table: _TypeTable, survivors: list[Run], completed: list[Run]) -> None:
         data = event.data
-        state = self.states[run.state]
+        index = run.state
+        state = self.states[index]
         node = run.node
         taken: list[Entry] = []
-        if table.iterate[run.state] and run.count < state.max:
-            predicate = self.predicates[run.state]
-            if predicate is None or predicate(data, node):
-                taken.append(ITERATE)
+        iterate = table.iterate[index]
+        if iterate is not None and run.count < state.max and iterate(data, node):
+            taken.append(ITERATE)
         if run.count >= state.min:
-            for entry in table.step[run.state]:
-                if entry.guards & run.seen:
-                    continue
-                predicate = self.predicates[entry.target]
-                if predicate is None or predicate(data, node):
+            for entry, predicate in table.step[index]:
+                if not entry.guards & run.seen and predicate(data, node):
                     taken.append(entry)
         if taken and self.within is not None and event.ts_ms - run.start_ts > self.within:
             return  # too old to grow: it can never complete
@@ -204,7 +213,7 @@ class Matcher:
             taken = _leftmost(taken)
         if table.guards:
             for bit, guard in table.guards:
-                if guard is None or guard(data, node):
+                if guard(data, node):
                     run.seen |= bit
         if (self.any or not (taken or self.strict)) and self._alive(run, state):
             survivors.append(run)
@@ -224,11 +233,8 @@ class Matcher:
         )
 
     def _start(self, event: Event, table: _TypeTable, survivors: list[Run], completed: list[Run]) -> None:
-        taken: list[Entry] = []
-        for entry in table.start:
-            predicate = self.predicates[entry.target]
-            if predicate is None or predicate(event.data, None):
-                taken.append(entry)
+        data = event.data
+        taken = [entry for entry, predicate in table.start if predicate(data, None)]
         if len(taken) > 1:
             taken = _leftmost(taken)
         for entry in taken:
@@ -253,7 +259,7 @@ class Matcher:
             completed.append(run)
 
     def _trips_trailing(self, run: Run, table: _TypeTable, data: Any) -> bool:
-        return any(bit & run.seen and (guard is None or guard(data, run.node)) for bit, guard in table.guards)
+        return any(bit & run.seen and guard(data, run.node) for bit, guard in table.guards)
 
     # -- time ------------------------------------------------------------------------
 

@@ -19,18 +19,18 @@ class ReorderBuffer:
     """Holds events until the watermark passes them, then releases them in
     (time, arrival) order."""
 
-    __slots__ = ("_arrivals", "heap")
+    __slots__ = ("arrivals", "heap")
 
     def __init__(self) -> None:
         self.heap: list[tuple[int, int, Event]] = []
-        self._arrivals = 0
+        self.arrivals = 0
 
     def __len__(self) -> int:
         return len(self.heap)
 
     def add(self, event: Event) -> None:
-        self._arrivals += 1
-        heapq.heappush(self.heap, (event.ts_ms, self._arrivals, event))
+        self.arrivals += 1
+        heapq.heappush(self.heap, (event.ts_ms, self.arrivals, event))
 
     def release(self, watermark: int) -> list[Event]:
         """Every held event with ts <= watermark, oldest first."""
