@@ -307,6 +307,7 @@ def _drive(
     engine.on_late(lambda event, reason: late.write({"reason": reason, "event": event}))
     printer = _Printer(session)
     position = {"source": start[0], "line": start[1]}
+    last: Record | None = None
     started = time.monotonic()
     try:
         for record in _with_progress(read_records(inputs, *start), args):
@@ -317,12 +318,12 @@ def _drive(
             else:
                 found = engine.push(record.value)
             printer.emit(found)
-            position = {"source": record.index, "line": record.line}
-            if session is not None:
-                session.after(position)
+            if session is not None and session.due():
+                session.checkpoint({"source": record.index, "line": record.line})
+            last = record
         printer.emit(engine.close())
         if session is not None:
-            session.finish(position)
+            session.finish({"source": last.index, "line": last.line} if last is not None else position)
         printer.flush()
     finally:
         dead.close()

@@ -111,9 +111,7 @@ def canonical_json(value: Any) -> str:
     """JSON text that is equal for JSON-equal values: sorted keys, and a
     float with an integral value written as that integer (1.0 → 1).
     Values JSON cannot hold are written as their str()."""
-    return orjson.dumps(
-        _canonical(value), option=orjson.OPT_SORT_KEYS | orjson.OPT_NON_STR_KEYS, default=str
-    ).decode()
+    return orjson.dumps(_canonical(value), option=orjson.OPT_SORT_KEYS | orjson.OPT_NON_STR_KEYS, default=str).decode()
 
 
 def _canonical(value: Any) -> Any:

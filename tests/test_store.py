@@ -13,7 +13,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from sqlalchemy import create_engine, text
-from store_fixtures import pg_url, sqlite_url, store_url  # noqa: F401 - fixtures
+from store_fixtures import pg_databases, pg_url, sqlite_url, store_url  # noqa: F401 - fixtures
 
 from cepengine import Engine, StoreError
 from cepengine.runtime.state import FORMAT_VERSION
@@ -241,3 +241,19 @@ def test_locked_sqlite_is_retried(sqlite_url: str) -> None:
     assert store.counts()["cep_event_ids"] == 1
     store.close()
     blocker.dispose()
+
+
+def test_schema_head_constant_names_the_newest_migration() -> None:
+    import re
+
+    from cepengine.store import sql
+
+    versions = Path(sql.__file__).parent / "migrations" / "versions"
+    revisions = {}
+    for script in versions.glob("*.py"):
+        found = re.search(r'^revision = "(\w+)"', script.read_text(), re.M)
+        down = re.search(r"^down_revision = (.+)$", script.read_text(), re.M)
+        if found and down:
+            revisions[found.group(1)] = down.group(1).strip().strip("\"'")
+    heads = set(revisions) - set(revisions.values())
+    assert heads == {sql.SCHEMA_HEAD}

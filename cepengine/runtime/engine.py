@@ -397,8 +397,8 @@ class Engine:
         matches = self._accept_one(event, only) if only is not None else self._accept(event)
         if sample:
             self._latencies.append(time.perf_counter() - began)
-        if self.session is not None:
-            self.session.after({"events": counters["events_in"]})
+        if self.session is not None and self.session.due():
+            self.session.checkpoint({"events": counters["events_in"]})
         return matches
 
     def _fast_event(self, raw: Any) -> Event | None:

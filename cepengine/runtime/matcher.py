@@ -98,8 +98,7 @@ class _TypeTable:
         states = automaton.states
         self.iterate = [predicate(s) if accepts(s.type_name) and s.max > 1 else None for s in states]
         self.step = [
-            [(e, predicate(states[e.target])) for e in s.follow if accepts(states[e.target].type_name)]
-            for s in states
+            [(e, predicate(states[e.target])) for e in s.follow if accepts(states[e.target].type_name)] for s in states
         ]
         self.start = [(e, predicate(states[e.target])) for e in automaton.start if accepts(states[e.target].type_name)]
         self.guards = [

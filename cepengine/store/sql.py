@@ -106,6 +106,11 @@ checkpoints = Table(
 )
 
 
+# Alembic's bookkeeping table, read to skip migrations when already at head.
+alembic_version = Table("alembic_version", MetaData(), Column("version_num", String(32), primary_key=True))
+SCHEMA_HEAD = "0001"  # the newest revision in migrations/versions
+
+
 def _on_sqlite_connect(connection: Any, _record: Any) -> None:
     cursor = connection.cursor()
     cursor.execute("PRAGMA journal_mode=WAL")
@@ -165,6 +170,8 @@ class SqlStore:
             yield connection
 
     def _migrate(self) -> None:
+        if self._schema_is_current():
+            return  # the usual case: skip importing Alembic at all
         from alembic import command
         from alembic.config import Config
 
@@ -173,6 +180,16 @@ class SqlStore:
         with self._tx() as connection:
             config.attributes["connection"] = connection
             command.upgrade(config, "head")
+
+    def _schema_is_current(self) -> bool:
+        try:
+            with self._tx() as connection:
+                version = connection.execute(select(alembic_version.c.version_num)).scalar()
+        except (OperationalError, DBAPIError) as exc:
+            if _transient(exc) and "alembic_version" not in str(exc):
+                raise
+            return False  # no such table yet
+        return version == SCHEMA_HEAD
 
     def _insert_ignore(self, table: Table) -> Any:
         if self.dialect == "sqlite":
@@ -184,6 +201,20 @@ class SqlStore:
 
             return pg_insert(table).on_conflict_do_nothing()
         return None
+
+    def _insert_ids(self, connection: Connection, rows: Sequence[tuple[str, int]]) -> None:
+        """Processed ids, many per commit: straight to the driver's
+        executemany (SQLAlchemy's per-row parameter handling would dominate)."""
+        if not rows:
+            return
+        if self.dialect == "sqlite":
+            connection.exec_driver_sql("INSERT OR IGNORE INTO cep_event_ids (event_id, ts_ms) VALUES (?, ?)", rows)
+        elif self.dialect == "postgresql":
+            connection.exec_driver_sql(
+                "INSERT INTO cep_event_ids (event_id, ts_ms) VALUES (%s, %s) ON CONFLICT DO NOTHING", list(rows)
+            )
+        else:
+            self._insert_rows(connection, event_ids, [{"event_id": i, "ts_ms": t} for i, t in rows], "event_id")
 
     def _insert_rows(self, connection: Connection, table: Table, rows: list[dict[str, Any]], key: str) -> None:
         if not rows:
@@ -275,13 +306,12 @@ class SqlStore:
             }
             for m in found
         ]
-        id_rows = [{"event_id": event_id, "ts_ms": ts} for event_id, ts in new_ids]
         checkpoint_row = _checkpoint_row(checkpoint, now) if checkpoint is not None else None
 
         def action() -> None:
             with self._tx() as connection:
                 self._insert_rows(connection, matches, match_rows, "match_id")
-                self._insert_rows(connection, event_ids, id_rows, "event_id")
+                self._insert_ids(connection, new_ids)
                 if prune_before is not None:
                     connection.execute(delete(event_ids).where(event_ids.c.ts_ms < prune_before))
                 if checkpoint_row is not None:
