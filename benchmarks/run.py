@@ -32,7 +32,9 @@ from typing import Any
 
 HERE = Path(__file__).resolve().parent
 REPO = HERE.parent
-sys.path[:0] = [str(REPO), str(HERE)]
+# The checkout's cepengine, unless CEPENGINE_BENCH_INSTALLED=1 asks for the
+# installed one (e.g. the mypyc build: HATCH_BUILD_HOOK_ENABLE_MYPYC=true pip install .).
+sys.path[:0] = [str(HERE)] if os.environ.get("CEPENGINE_BENCH_INSTALLED") == "1" else [str(REPO), str(HERE)]
 
 import baselines  # noqa: E402
 import workloads  # noqa: E402
@@ -673,6 +675,15 @@ def targets(results: dict[str, Any]) -> list[tuple[str, str, str]]:
     return out
 
 
+def engine_build() -> str:
+    """Which cepengine the workers import: pure Python, or the optional
+    mypyc-compiled hot path (HATCH_BUILD_HOOK_ENABLE_MYPYC=true pip install .)."""
+    import cepengine.runtime.engine
+
+    where = cepengine.runtime.engine.__file__ or ""
+    return "mypyc-compiled" if where.endswith((".so", ".pyd")) else "pure Python"
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--quick", action="store_true", help="small sizes: the whole script in seconds")
@@ -732,7 +743,7 @@ def report(results: dict[str, Any], series: dict[str, Any], args: argparse.Names
     heading = (lambda text: f"\n### {text}\n") if md else (lambda text: f"\n{text}\n{'=' * len(text)}")
     mode = "quick" if args.quick else "full"
     print(f"cepengine benchmarks ({mode} run, seed {args.seed}, repeat {args.repeat}, Python "
-          f"{sys.version.split()[0]}, {os.cpu_count()} CPUs)")
+          f"{sys.version.split()[0]}, {os.cpu_count()} CPUs, engine: {engine_build()})")
     if results:
         print(heading("Workloads"))
         headers = ["workload", "events", "matches", "events/s", "baseline events/s", "ratio", "peak RSS MB", "notes"]

@@ -15,7 +15,7 @@ from typing import Any
 
 import orjson
 
-from cepengine.compiler.functions import MISSING, NUMBER_TYPES, absent, get_path, to_json
+from cepengine.compiler.functions import MISSING, NUMBER_TYPES, get_path, to_json
 from cepengine.compiler.nfa import WindowPlan
 from cepengine.events import Event, Match, canonical_json, match_id
 
@@ -29,6 +29,11 @@ def _distinct_token(value: Any) -> Any:
     return value
 
 
+def read_fields(plan: WindowPlan, data: Any) -> list[Any]:
+    """The value of each aggregate's field in one event (None for count())."""
+    return [get_path(data, field) if field else None for _, field in plan.aggregates]
+
+
 class Accumulator:
     """The running aggregates of one window, one slot per aggregate call."""
 
@@ -38,13 +43,18 @@ class Accumulator:
         self.values: list[Any] = [_initial(name) for name, _ in plan.aggregates]
 
     def add(self, plan: WindowPlan, data: Any) -> None:
+        self.add_fields(plan, read_fields(plan, data))
+
+    def add_fields(self, plan: WindowPlan, fields: list[Any]) -> None:
+        """Add one event, given its aggregated fields (read_fields): an event
+        in several sliding windows is read once."""
         values = self.values
         for slot, (name, field) in enumerate(plan.aggregates):
             if name == "count" and not field:
                 values[slot] += 1
                 continue
-            value = get_path(data, field)
-            if absent(value):
+            value = fields[slot]
+            if value is None or value is MISSING:
                 continue
             values[slot] = _update(name, values[slot], value)
 
@@ -174,12 +184,13 @@ class Windower:
         if plan.kind == "session":
             return self._session(ks, event)
         size, slide = plan.size_ms, plan.slide_ms
+        fields = read_fields(plan, event.data)
         start = ts - ts % slide
         while start > ts - size:
             acc = ks.open.get(start)
             if acc is None:
                 acc = ks.open[start] = Accumulator(plan)
-            acc.add(plan, event.data)
+            acc.add_fields(plan, fields)
             start -= slide
         return []
 
