@@ -319,11 +319,11 @@ def _drive(
                 found = engine.push(record.value)
             printer.emit(found)
             if session is not None and session.due():
-                session.checkpoint({"source": record.index, "line": record.line})
+                session.checkpoint({"source": record.source_index, "line": record.line})
             last = record
         printer.emit(engine.close())
         if session is not None:
-            session.finish({"source": last.index, "line": last.line} if last is not None else position)
+            session.finish({"source": last.source_index, "line": last.line} if last is not None else position)
         printer.flush()
     finally:
         dead.close()

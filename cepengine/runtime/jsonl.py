@@ -5,9 +5,8 @@ from __future__ import annotations
 
 import sys
 from collections.abc import Iterator, Sequence
-from typing import Any, BinaryIO
+from typing import Any, BinaryIO, NamedTuple
 
-import attrs
 import orjson
 
 from cepengine.errors import CepError
@@ -17,12 +16,12 @@ class InputError(CepError):
     """An input file cannot be opened or read."""
 
 
-@attrs.frozen(slots=True)
-class Record:
+class Record(NamedTuple):
     """One input line: where it came from (input number and path, line
-    number), and the decoded value or why it could not be decoded."""
+    number), and the decoded value or why it could not be decoded. (A
+    NamedTuple: one is made per input line, and tuples are cheap to make.)"""
 
-    index: int
+    source_index: int
     source: str
     line: int
     value: Any = None
