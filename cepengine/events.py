@@ -114,6 +114,16 @@ def canonical_json(value: Any) -> str:
     return orjson.dumps(_canonical(value), option=orjson.OPT_SORT_KEYS | orjson.OPT_NON_STR_KEYS, default=str).decode()
 
 
+def json_token(value: Any) -> Any:
+    """A hashable stand-in for a JSON value with JSON equality (1 == 1.0,
+    true != 1, containers by canonical JSON): BY keys and count_distinct."""
+    if type(value) is bool:
+        return ("\x00bool", value)
+    if isinstance(value, list | dict):
+        return ("\x00json", canonical_json(value))
+    return value
+
+
 def _canonical(value: Any) -> Any:
     if type(value) is float and value.is_integer():
         return int(value)

@@ -19,7 +19,7 @@ from cepengine.check import CheckResult, check_paths, check_text
 from cepengine.compiler.build import CompiledRule, compile_rules
 from cepengine.compiler.nfa import Automaton, RuleInfo
 from cepengine.errors import EventError, RuleError, StoreError, UsageError
-from cepengine.events import Event, EventFields, Match, canonical_json, parse_time, read_event
+from cepengine.events import Event, EventFields, Match, json_token, parse_time, read_event
 from cepengine.runtime.matcher import Matcher
 from cepengine.runtime.time import FOREVER, ReorderBuffer
 from cepengine.runtime.windows import Windower
@@ -146,7 +146,7 @@ def _key_function(by: tuple[tuple[str, ...], ...]) -> Callable[[Mapping[str, Any
             value = data.get(name)
             if value is None or type(value) in _PLAIN_KEYS:
                 return value
-            return _key_token(value)
+            return json_token(value)
 
         return one_field
 
@@ -156,7 +156,7 @@ def _key_function(by: tuple[tuple[str, ...], ...]) -> Callable[[Mapping[str, Any
             value = _field(data, path)
             if value is None:
                 return None
-            tokens.append(_key_token(value))
+            tokens.append(json_token(value))
         return tokens[0] if len(tokens) == 1 else tuple(tokens)
 
     return many_fields
@@ -171,15 +171,6 @@ def _values_function(by: tuple[tuple[str, ...], ...]) -> Callable[[Mapping[str, 
 
 
 _PLAIN_KEYS = frozenset((str, int, float))
-
-
-def _key_token(value: Any) -> Any:
-    """A hashable key value with JSON equality (1 == 1.0, true != 1)."""
-    if type(value) is bool:
-        return ("\x00bool", value)
-    if isinstance(value, list | dict):
-        return ("\x00json", canonical_json(value))
-    return value
 
 
 def _field(data: Mapping[str, Any], parts: tuple[str, ...]) -> Any:

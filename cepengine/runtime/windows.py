@@ -17,16 +17,7 @@ import orjson
 
 from cepengine.compiler.functions import MISSING, NUMBER_TYPES, get_path, to_json
 from cepengine.compiler.nfa import WindowPlan
-from cepengine.events import Event, Match, canonical_json, match_id
-
-
-def _distinct_token(value: Any) -> Any:
-    """A hashable stand-in with JSON equality (1 == 1.0, true != 1)."""
-    if type(value) is bool:
-        return ("bool", value)
-    if isinstance(value, list | dict):
-        return ("json", canonical_json(value))
-    return value
+from cepengine.events import Event, Match, json_token, match_id
 
 
 def read_fields(plan: WindowPlan, data: Any) -> list[Any]:
@@ -85,7 +76,7 @@ def _update(name: str, current: Any, value: Any) -> Any:
     if name == "count":
         return current + 1
     if name == "count_distinct":
-        current.add(_distinct_token(value))
+        current.add(json_token(value))
         return current
     if name == "first":
         return value if current is MISSING else current
