@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import hashlib
 import heapq
+import itertools
 import logging
 import time
 from collections import deque
@@ -262,7 +263,7 @@ class Engine:
         self._late_callbacks: list[EventCallback] = []
         self._seen_ids: dict[str, int] = {}
         self._seen_order: deque[tuple[int, str]] = deque()
-        self._new_ids: list[tuple[str, int]] | None = None
+        self._taken_at = 0  # counters["accepted"] at the last take_new_ids()
         self.max_ts = NO_WATERMARK
         self.closed = False
         self.counters = dict.fromkeys(
@@ -460,8 +461,6 @@ class Engine:
         seen[event_id] = ts
         order = self._seen_order
         order.append((ts, event_id))
-        if self._new_ids is not None:
-            self._new_ids.append((event_id, ts))
         if ts > max_ts:
             self.max_ts = max_ts = ts
         watermark = max_ts - delay
@@ -508,18 +507,18 @@ class Engine:
         """Dedup state: this id has been processed."""
         self._seen_ids[event_id] = ts_ms
         self._seen_order.append((ts_ms, event_id))
-        if self._new_ids is not None:
-            self._new_ids.append((event_id, ts_ms))
-
-    def track_new_ids(self) -> None:
-        """Start collecting processed ids for a store (see take_new_ids)."""
-        if self._new_ids is None:
-            self._new_ids = []
 
     def take_new_ids(self) -> list[tuple[str, int]]:
-        """The ids processed since the last call (for the store's dedup table)."""
-        taken, self._new_ids = self._new_ids or [], [] if self._new_ids is not None else None
-        return taken
+        """(id, ts) of the events accepted since the last call and still
+        remembered, for the store's dedup table. Nothing is collected per
+        event: they are the newest entries of the dedup order (arrival order)."""
+        fresh = self.counters["accepted"] - self._taken_at
+        self._taken_at = self.counters["accepted"]
+        if fresh <= 0:
+            return []
+        newest = [(event_id, ts) for ts, event_id in itertools.islice(reversed(self._seen_order), fresh)]
+        newest.reverse()
+        return newest
 
     @property
     def dedup_horizon(self) -> int:

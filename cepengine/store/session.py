@@ -18,8 +18,8 @@ if TYPE_CHECKING:
 # A checkpoint snapshots every live key's state, so its cost follows the state
 # size, not the interval: at these defaults it stays a small share of the run,
 # and a crash replays at most this much input.
-DEFAULT_CHECKPOINT_EVENTS = 100_000
-DEFAULT_CHECKPOINT_SECONDS = 10.0
+DEFAULT_CHECKPOINT_EVENTS = 250_000
+DEFAULT_CHECKPOINT_SECONDS = 30.0
 
 
 class DurableRun:
@@ -45,7 +45,7 @@ class DurableRun:
         self._since = 0
         self._last = time.monotonic()
         self.commits = 0
-        engine.track_new_ids()
+        engine.take_new_ids()  # what the engine already did is not this run's to store
         engine.on_match(None, self.pending.append)
 
     def load_dedup(self) -> None:

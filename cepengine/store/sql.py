@@ -216,6 +216,19 @@ class SqlStore:
         else:
             self._insert_rows(connection, event_ids, [{"event_id": i, "ts_ms": t} for i, t in rows], "event_id")
 
+    def _insert_matches(self, connection: Connection, rows: list[dict[str, Any]]) -> None:
+        if not rows or self.dialect not in ("sqlite", "postgresql"):
+            self._insert_rows(connection, matches, rows, "match_id")
+            return
+        names = list(rows[0])
+        if self.dialect == "sqlite":
+            marks = ", ".join("?" for _ in names)
+            sql = f"INSERT OR IGNORE INTO cep_matches ({', '.join(names)}) VALUES ({marks})"
+        else:
+            marks = ", ".join("%s" for _ in names)
+            sql = f"INSERT INTO cep_matches ({', '.join(names)}) VALUES ({marks}) ON CONFLICT DO NOTHING"
+        connection.exec_driver_sql(sql, [tuple(row[name] for name in names) for row in rows])
+
     def _insert_rows(self, connection: Connection, table: Table, rows: list[dict[str, Any]], key: str) -> None:
         if not rows:
             return
@@ -310,7 +323,7 @@ class SqlStore:
 
         def action() -> None:
             with self._tx() as connection:
-                self._insert_rows(connection, matches, match_rows, "match_id")
+                self._insert_matches(connection, match_rows)
                 self._insert_ids(connection, new_ids)
                 if prune_before is not None:
                     connection.execute(delete(event_ids).where(event_ids.c.ts_ms < prune_before))
