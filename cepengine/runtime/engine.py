@@ -633,7 +633,10 @@ class Engine:
                 batch.extend(matcher.ordered(run, state) for run in done)
             runs = state.runs
             if not runs:
-                del states[key]
+                # A key with a timer pending keeps its (empty) state until the
+                # timer drops it: an active key is not rebuilt on every event.
+                if state.due is None:
+                    del states[key]
             elif matcher.within is not None:
                 deadline = runs[0].start_ts + matcher.within + 1
                 if state.due is None or deadline < state.due:
