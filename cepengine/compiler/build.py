@@ -10,7 +10,6 @@ from collections.abc import Sequence
 
 import attrs
 
-from cepengine.check.scope import PREV
 from cepengine.compiler.codegen import Scope, compile_condition, compile_expr
 from cepengine.compiler.nfa import (
     END,
@@ -248,5 +247,3 @@ def _window_plan(rule: ast.Rule, source: ast.FromClause) -> WindowPlan:
         emit=emit,
     )
 
-
-__all__ = ["PREV", "CompiledRule", "compile_rule", "compile_rules"]

@@ -7,7 +7,6 @@ from __future__ import annotations
 import time
 from typing import TYPE_CHECKING, Any
 
-from cepengine.errors import StoreError
 from cepengine.events import Match
 from cepengine.runtime.state import FORMAT_VERSION, restore, snapshot
 from cepengine.store.base import Checkpoint, RunRecord, Store
@@ -106,5 +105,3 @@ def _clamp(watermark: int) -> int | None:
         return None
     return watermark
 
-
-__all__ = ["DEFAULT_CHECKPOINT_EVENTS", "DEFAULT_CHECKPOINT_SECONDS", "DurableRun", "StoreError"]
