@@ -86,7 +86,7 @@ class _TypeTable:
     no predicate) and the follow entries whose target accepts the type, with
     their predicates; the start entries; the guards the type can trip."""
 
-    __slots__ = ("guards", "iterate", "start", "step")
+    __slots__ = ("guards", "inert", "iterate", "start", "step")
 
     def __init__(self, automaton: Automaton, event_type: str) -> None:
         def accepts(type_name: str | None) -> bool:
@@ -104,6 +104,9 @@ class _TypeTable:
         self.guards = [
             (1 << g.index, g.predicate.fn if g.predicate else _true) for g in automaton.guards if accepts(g.type_name)
         ]
+        # Per state: can an event of this type do nothing at all to a run
+        # there (no iteration, no step, no guard)? Then the run just waits.
+        self.inert = [it is None and not steps and not self.guards for it, steps in zip(self.iterate, self.step)]
 
 
 def _true(_data: Any, _node: Any) -> bool:
@@ -182,12 +185,17 @@ class Matcher:
         completed: list[Run] = []
         if ks.runs:
             data = event.data
+            inert = table.inert
+            waits = not self.strict  # under STRICT an event a run cannot take ends it
             for run in ks.runs:
                 if run.deadline >= 0:
                     if not self._trips_trailing(run, table, data):
                         survivors.append(run)
-                    continue
-                self._step(run, event, table, survivors, completed)
+                elif inert[run.state]:
+                    if waits:
+                        survivors.append(run)
+                else:
+                    self._step(run, event, table, survivors, completed)
         if table.start:
             self._start(event, table, survivors, completed)
         ks.runs = survivors
@@ -214,7 +222,7 @@ class Matcher:
             for bit, guard in table.guards:
                 if guard(data, node):
                     run.seen |= bit
-        if (self.any or not (taken or self.strict)) and self._alive(run, state):
+        if (self.any or not (taken or self.strict)) and (run.seen == 0 or self._alive(run, state)):
             survivors.append(run)
         for entry in taken:
             if entry is ITERATE:
