@@ -106,7 +106,9 @@ class _TypeTable:
         ]
         # Per state: can an event of this type do nothing at all to a run
         # there (no iteration, no step, no guard)? Then the run just waits.
-        self.inert = [it is None and not steps and not self.guards for it, steps in zip(self.iterate, self.step, strict=True)]
+        self.inert = [
+            it is None and not steps and not self.guards for it, steps in zip(self.iterate, self.step, strict=True)
+        ]
 
 
 def _true(_data: Any, _node: Any) -> bool:
