@@ -67,9 +67,16 @@ def explain_text(rule: CompiledRule) -> str:
     return _automaton_text(rule)
 
 
+def _most(state: State) -> str:
+    return "∞" if state.max >= UNBOUNDED else str(state.max)
+
+
 def _quantity(state: State) -> str:
-    high = "∞" if state.max >= UNBOUNDED else str(state.max)
-    return "" if (state.min, state.max) == (1, 1) else f" {{{state.min},{high}}}"
+    return "" if (state.min, state.max) == (1, 1) else f" {{{state.min},{_most(state)}}}"
+
+
+def _emit_text(emit: tuple[tuple[str, Predicate], ...]) -> str:
+    return "emit: " + ", ".join(f"{name} = {unparse(p.expr)}" for name, p in emit)
 
 
 def _element(state_type: str | None, predicate: Predicate | None) -> str:
@@ -102,8 +109,7 @@ def _automaton_text(automaton: Automaton) -> str:
     for state in automaton.states:
         lines.append(f"S{state.index} {state.alias}: {_element(state.type_name, state.predicate)}{_quantity(state)}")
         if state.max > 1:
-            high = "∞" if state.max >= UNBOUNDED else str(state.max)
-            lines.append(f"  take: again into S{state.index} (while count < {high})")
+            lines.append(f"  take: again into S{state.index} (while count < {_most(state)})")
         for entry in state.follow:
             lines.append(f"  proceed, take into {_entry_text(automaton, entry)}")
         if state.end is not None:
@@ -113,7 +119,7 @@ def _automaton_text(automaton: Automaton) -> str:
     if automaton.where is not None:
         lines.append(f"where: {unparse(automaton.where.expr)}")
     if automaton.emit:
-        lines.append("emit: " + ", ".join(f"{name} = {unparse(p.expr)}" for name, p in automaton.emit))
+        lines.append(_emit_text(automaton.emit))
     return "\n".join(lines) + "\n"
 
 
@@ -143,7 +149,7 @@ def _window_text(plan: WindowPlan) -> str:
     if plan.having is not None:
         lines.append(f"  having: {unparse(plan.having.expr)}")
     if plan.emit:
-        lines.append("  emit: " + ", ".join(f"{name} = {unparse(p.expr)}" for name, p in plan.emit))
+        lines.append("  " + _emit_text(plan.emit))
     return "\n".join(lines) + "\n"
 
 

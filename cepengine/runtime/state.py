@@ -1,7 +1,7 @@
 """Engine state as plain data (JSON-ready), for checkpoints.
 
-Never pickle: every value here is a dict, list, str, int, float, bool or
-None. The form, version 1 (docs/state.md has the commented version):
+Never pickled: every value here is a dict, list, str, int, float, bool or
+None. The form, version 1:
 
     {"format": 1,
      "rules_fingerprint": str,
