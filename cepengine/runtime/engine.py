@@ -362,8 +362,11 @@ class Engine:
     def process(self, events: Iterable[Any]) -> Iterator[Match]:
         """Push every event; yield matches as they complete. Does not end
         the input: call close() for that."""
+        push = self.push
         for raw in events:
-            yield from self.push(raw)
+            matches = push(raw)
+            if matches:  # most events complete nothing: skip the yield machinery
+                yield from matches
 
     def push(self, raw: Any) -> list[Match]:
         """Feed one event (a mapping, as decoded from JSON). Returns the
