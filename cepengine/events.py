@@ -16,19 +16,28 @@ import orjson
 from cepengine.errors import EventError
 
 
-@attrs.define(slots=True, eq=False)
 class Event:
     """An accepted event: its fields plus what the engine derived from them.
 
     `seq` is the event's position in event-time order (assigned when the
     reorder buffer releases it), which is what "arrival position" means in
-    match ordering."""
+    match ordering. A plain slotted class, not attrs: one is made per event,
+    and mypyc compiles a plain class into a native one."""
 
-    data: Mapping[str, Any]
-    type: str
-    ts_ms: int
-    id: str
-    seq: int = -1
+    __slots__ = ("data", "id", "seq", "ts_ms", "type")
+
+    def __init__(self, data: Mapping[str, Any], type: str, ts_ms: int, id: str, seq: int = -1) -> None:
+        self.data = data
+        self.type = type
+        self.ts_ms = ts_ms
+        self.id = id
+        self.seq = seq
+
+    def copy(self) -> Event:
+        return Event(self.data, self.type, self.ts_ms, self.id, self.seq)
+
+    def __repr__(self) -> str:
+        return f"Event(type={self.type!r}, ts_ms={self.ts_ms}, id={self.id!r}, seq={self.seq})"
 
 
 @attrs.frozen(slots=True)

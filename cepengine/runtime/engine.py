@@ -444,7 +444,7 @@ class Engine:
         shared = len(groups) == 1
         for group in groups:
             if group not in late_for and (group.by_type.get(event.type) or group.any_type):
-                group.buffer.add(event if shared else attrs.evolve(event))
+                group.buffer.add(event if shared else event.copy())
         return self._run_until(self.watermark)
 
     def _accept_one(self, event: Event, group: _Group) -> list[Match]:
