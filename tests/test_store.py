@@ -17,6 +17,7 @@ from store_fixtures import pg_databases, pg_url, sqlite_url, store_url  # noqa: 
 
 from cepengine import Engine, StoreError
 from cepengine.runtime.state import FORMAT_VERSION
+from cepengine.store.base import match_record
 from cepengine.store.sql import SqlStore
 
 RULES = """
@@ -96,7 +97,7 @@ def test_engine_with_store_commits_matches_exactly_once(store_url: str) -> None:
     again = Engine.from_text(RULES, max_delay="2s")
     replayed = list(again.process(events)) + again.close()
     with SqlStore(store_url) as store:
-        store.commit(1, replayed, [], None, None)
+        store.commit(1, [match_record(m) for m in replayed], [], None, None)
     assert stored_ids(store_url) == sorted(set(expected))
 
 

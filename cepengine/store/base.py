@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any, Protocol
+from typing import Any, NamedTuple, Protocol
 
 import attrs
+import orjson
 
 from cepengine.events import Match
 
@@ -37,6 +38,30 @@ class Checkpoint:
     created_at: float = 0.0
 
 
+class MatchRecord(NamedTuple):
+    """A match as the store keeps it, made as soon as the match is found:
+    strings and numbers only, so matches waiting for the next commit are not
+    objects the garbage collector has to walk."""
+
+    match_id: str
+    rule: str
+    key_json: str
+    start_ms: int
+    end_ms: int
+    match_json: str
+
+
+def match_record(match: Match) -> MatchRecord:
+    return MatchRecord(
+        match.match_id,
+        match.rule,
+        orjson.dumps(match.key, option=orjson.OPT_SORT_KEYS).decode(),
+        match.start_ms,
+        match.end_ms,
+        orjson.dumps(match.to_dict()).decode(),
+    )
+
+
 @attrs.frozen(slots=True)
 class StoredMatch:
     match_id: str
@@ -59,7 +84,7 @@ class Store(Protocol):
     def commit(
         self,
         run_id: int,
-        matches: Sequence[Match],
+        matches: Sequence[MatchRecord],
         new_ids: Sequence[tuple[str, int]],
         prune_before: int | None,
         checkpoint: Checkpoint | None,

@@ -4,12 +4,12 @@ store), and resumes from the last checkpoint."""
 
 from __future__ import annotations
 
+import gc
 import time
 from typing import TYPE_CHECKING, Any
 
-from cepengine.events import Match
 from cepengine.runtime.state import FORMAT_VERSION, restore, snapshot
-from cepengine.store.base import Checkpoint, RunRecord, Store
+from cepengine.store.base import Checkpoint, MatchRecord, RunRecord, Store, match_record
 
 if TYPE_CHECKING:
     from cepengine.runtime.engine import Engine
@@ -17,8 +17,8 @@ if TYPE_CHECKING:
 # A checkpoint snapshots every live key's state, so its cost follows the state
 # size, not the interval: at these defaults it stays a small share of the run,
 # and a crash replays at most this much input.
-DEFAULT_CHECKPOINT_EVENTS = 250_000
-DEFAULT_CHECKPOINT_SECONDS = 30.0
+DEFAULT_CHECKPOINT_EVENTS = 500_000
+DEFAULT_CHECKPOINT_SECONDS = 60.0
 
 
 class DurableRun:
@@ -39,13 +39,13 @@ class DurableRun:
         self.run = run
         self.every_events = every_events
         self.every_seconds = every_seconds
-        self.pending: list[Match] = []
+        self.pending: list[MatchRecord] = []
         self.position: dict[str, Any] = {}
         self._since = 0
         self._last = time.monotonic()
         self.commits = 0
         engine.take_new_ids()  # what the engine already did is not this run's to store
-        engine.on_match(None, self.pending.append)
+        engine.on_match(None, lambda match: self.pending.append(match_record(match)))
 
     def load_dedup(self) -> None:
         """Processed ids the store already holds (this or earlier runs)."""
@@ -78,7 +78,20 @@ class DurableRun:
             self.checkpoint(position)
 
     def checkpoint(self, position: dict[str, Any]) -> None:
-        """One transaction: pending matches, new ids, pruning, state."""
+        """One transaction: pending matches, new ids, pruning, state.
+
+        The snapshot and the rows are many small acyclic containers, freed by
+        reference counting; with the cyclic collector paused while they are
+        built, they do not trigger full collections over the whole engine."""
+        paused = gc.isenabled()
+        gc.disable()
+        try:
+            self._checkpoint(position)
+        finally:
+            if paused:
+                gc.enable()
+
+    def _checkpoint(self, position: dict[str, Any]) -> None:
         engine = self.engine
         self.position = dict(position)
         state = snapshot(engine, include_dedup=False)

@@ -48,8 +48,7 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError, DBAPIError, NoSuchModuleError, OperationalError, SQLAlchemyError
 
 from cepengine.errors import StoreError, UsageError
-from cepengine.events import Match
-from cepengine.store.base import DEFAULT_URL, Checkpoint, RunRecord, StoredMatch
+from cepengine.store.base import DEFAULT_URL, Checkpoint, MatchRecord, RunRecord, StoredMatch
 
 log = logging.getLogger(__name__)
 
@@ -300,25 +299,13 @@ class SqlStore:
     def commit(
         self,
         run_id: int,
-        found: Sequence[Match],
+        found: Sequence[MatchRecord],
         new_ids: Sequence[tuple[str, int]],
         prune_before: int | None,
         checkpoint: Checkpoint | None,
     ) -> None:
         now = time.time()
-        match_rows = [
-            {
-                "match_id": m.match_id,
-                "run_id": run_id,
-                "rule": m.rule,
-                "key_json": orjson.dumps(m.key, option=orjson.OPT_SORT_KEYS).decode(),
-                "start_ms": m.start_ms,
-                "end_ms": m.end_ms,
-                "match_json": orjson.dumps(m.to_dict()).decode(),
-                "stored_at": now,
-            }
-            for m in found
-        ]
+        match_rows = [{**record._asdict(), "run_id": run_id, "stored_at": now} for record in found]
         checkpoint_row = _checkpoint_row(checkpoint, now) if checkpoint is not None else None
 
         def action() -> None:
