@@ -74,6 +74,22 @@ def released(
         yield entry[0], entry[2]
 
 
+def _expire(runs: dict[str, list[list[Any]]], starts: deque[tuple[int, str]], horizon: int) -> None:
+    """Drop partial matches (each [start ts, ...], per user in start order)
+    that started before the horizon; `starts` lists (start ts, user)."""
+    while starts and starts[0][0] < horizon:
+        user = starts.popleft()[1]
+        old = runs.get(user)
+        if old:
+            drop = 0
+            while drop < len(old) and old[drop][0] < horizon:
+                drop += 1
+            if drop == len(old):
+                del runs[user]
+            elif drop:
+                del old[:drop]
+
+
 def fraud(
     events: Iterable[dict[str, Any]], max_delay_ms: int = 1000, within_ms: int = 300_000, threshold: float = 10_000
 ) -> list[tuple[str, str, str, str]]:
@@ -96,17 +112,8 @@ def fraud(
         if user is None:
             continue
         horizon = ts - within_ms
-        while starts and starts[0][0] < horizon:
-            old_user = starts.popleft()[1]
-            old = runs.get(old_user)
-            if old:
-                drop = 0
-                while drop < len(old) and old[drop][0] < horizon:
-                    drop += 1
-                if drop == len(old):
-                    del runs[old_user]
-                elif drop:
-                    del old[:drop]
+        if starts and starts[0][0] < horizon:
+            _expire(runs, starts, horizon)
         kind = event["type"]
         if kind == "login":
             mine = runs.get(user)
@@ -151,17 +158,8 @@ def quantifier(
         if user is None:
             continue
         horizon = ts - within_ms
-        while starts and starts[0][0] < horizon:
-            old_user = starts.popleft()[1]
-            old = runs.get(old_user)
-            if old:
-                drop = 0
-                while drop < len(old) and old[drop][0] < horizon:
-                    drop += 1
-                if drop == len(old):
-                    del runs[old_user]
-                elif drop:
-                    del old[:drop]
+        if starts and starts[0][0] < horizon:
+            _expire(runs, starts, horizon)
         kind = event["type"]
         if kind == "b":
             mine = runs.get(user)
